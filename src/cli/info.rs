@@ -1,0 +1,107 @@
+//! `scone info`: print what a file holds.
+
+use crate::Error;
+use crate::format::SconeFile;
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The .scone file to describe.
+    input: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Result<(), Error> {
+    let file = SconeFile::read(&args.input)?;
+    let bytes = std::fs::metadata(&args.input).map_err(|e| Error::io(&args.input, e))?.len();
+    let report = describe(&file, bytes);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("JSON values serialise"));
+    } else {
+        print_text(&report);
+    }
+    Ok(())
+}
+
+/// Everything `info` reports, as JSON.
+pub fn describe(file: &SconeFile, bytes: u64) -> serde_json::Value {
+    let s = &file.signal;
+    let a = &file.network.arch;
+    let samples: u64 = s.sizes.iter().map(|&n| n as u64).product();
+    let tensors: Vec<_> = file
+        .network
+        .tensors
+        .iter()
+        .zip(&file.encodings)
+        .map(|(t, e)| json!({"name": t.name, "shape": t.shape, "encoding": e.name()}))
+        .collect();
+    let metadata = file
+        .metadata
+        .as_deref()
+        .map(|m| serde_json::from_str(m).unwrap_or_else(|_| json!(m)));
+    json!({
+        "file_bytes": bytes,
+        "bits_per_sample_point": 8.0 * bytes as f64 / samples as f64,
+        "signal": {
+            "kind": s.kind.name(),
+            "sizes": s.sizes,
+            "layout": s.layout.name(),
+            "channels": s.channels(),
+            "bit_depth": s.bit_depth,
+            "value_range": s.value_range,
+            "convention": s.convention.name(),
+        },
+        "architecture": {
+            "name": a.name(),
+            "in_dims": a.in_dims,
+            "out_dims": a.out_dims,
+            "layers": a.layers,
+            "hidden": a.hidden,
+            "omega0": a.omega0,
+            "omegas": a.omegas,
+            "mask": a.mask.name(),
+            "parameters": file.network.parameter_count(),
+        },
+        "tensors": tensors,
+        "metadata": metadata,
+    })
+}
+
+fn print_text(r: &serde_json::Value) {
+    let s = &r["signal"];
+    let a = &r["architecture"];
+    println!(
+        "signal:       {} {} {} ({} bit, {} channels, {} grid)",
+        s["kind"].as_str().unwrap_or(""),
+        s["sizes"].as_array().map(|v| v.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("x")).unwrap_or_default(),
+        s["layout"].as_str().unwrap_or(""),
+        s["bit_depth"],
+        s["channels"],
+        s["convention"].as_str().unwrap_or(""),
+    );
+    println!(
+        "architecture: {} {} layers x {} hidden, omega0 {}, omegas {}, mask {}",
+        a["name"].as_str().unwrap_or(""),
+        a["layers"],
+        a["hidden"],
+        a["omega0"],
+        a["omegas"],
+        a["mask"].as_str().unwrap_or(""),
+    );
+    println!("parameters:   {}", a["parameters"]);
+    println!(
+        "size:         {} bytes ({:.3} bits per pixel)",
+        r["file_bytes"],
+        r["bits_per_sample_point"].as_f64().unwrap_or(0.0)
+    );
+    println!("tensors:");
+    for t in r["tensors"].as_array().into_iter().flatten() {
+        println!("  {:<24} {:<12} {}", t["name"].as_str().unwrap_or(""), t["shape"].to_string(), t["encoding"].as_str().unwrap_or(""));
+    }
+    if !r["metadata"].is_null() {
+        println!("metadata:     {}", r["metadata"]);
+    }
+}

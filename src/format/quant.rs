@@ -1,0 +1,108 @@
+//! Weight encodings (FORMAT.md §6.3).
+
+use crate::Error;
+use crate::model::Tensor;
+use half::f16;
+
+/// How one tensor's values are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// IEEE 754 binary32.
+    F32,
+    /// IEEE 754 binary16, round to nearest even.
+    F16,
+    /// 8-bit affine per row: value = offset + scale · q, q in 0..=255.
+    Affine8,
+}
+
+impl Encoding {
+    pub fn code(self) -> u8 {
+        match self {
+            Encoding::F32 => 0,
+            Encoding::F16 => 1,
+            Encoding::Affine8 => 2,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Result<Self, Error> {
+        match code {
+            0 => Ok(Encoding::F32),
+            1 => Ok(Encoding::F16),
+            2 => Ok(Encoding::Affine8),
+            c => Err(Error::Format(format!("unknown weight encoding {c}"))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::F32 => "f32",
+            Encoding::F16 => "f16",
+            Encoding::Affine8 => "affine8",
+        }
+    }
+
+    /// Bytes this encoding takes for a tensor of `values` values in `rows` rows.
+    pub fn stored_bytes(self, values: u64, rows: u64) -> u64 {
+        match self {
+            Encoding::F32 => 4 * values,
+            Encoding::F16 => 2 * values,
+            Encoding::Affine8 => 8 * rows + values,
+        }
+    }
+}
+
+/// Appends the stored form of `t` to `out`.
+pub fn quantise(t: &Tensor, enc: Encoding, out: &mut Vec<u8>) {
+    match enc {
+        Encoding::F32 => t.data.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+        Encoding::F16 => t
+            .data
+            .iter()
+            .for_each(|v| out.extend_from_slice(&f16::from_f32(*v).to_le_bytes())),
+        Encoding::Affine8 => {
+            let rows = t.rows();
+            let cols = t.data.len() / rows;
+            let mut params = Vec::with_capacity(rows);
+            for row in t.data.chunks(cols) {
+                let lo = row.iter().copied().fold(f32::INFINITY, f32::min);
+                let hi = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let scale = (hi - lo) / 255.0;
+                out.extend_from_slice(&scale.to_le_bytes());
+                out.extend_from_slice(&lo.to_le_bytes());
+                params.push((scale, lo));
+            }
+            for (row, (scale, lo)) in t.data.chunks(cols).zip(params) {
+                for v in row {
+                    let q = if scale > 0.0 { ((v - lo) / scale).round().clamp(0.0, 255.0) } else { 0.0 };
+                    out.push(q as u8);
+                }
+            }
+        }
+    }
+}
+
+/// Reads `n` values in `rows` rows from `data`, which holds exactly
+/// `enc.stored_bytes(n, rows)` bytes.
+pub fn dequantise(data: &[u8], enc: Encoding, n: usize, rows: usize) -> Vec<f32> {
+    match enc {
+        Encoding::F32 => data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect(),
+        Encoding::F16 => data
+            .chunks_exact(2)
+            .map(|b| f16::from_le_bytes(b.try_into().unwrap()).to_f32())
+            .collect(),
+        Encoding::Affine8 => {
+            let (params, qs) = data.split_at(8 * rows);
+            let cols = n / rows;
+            let mut out = Vec::with_capacity(n);
+            for (p, row) in params.chunks_exact(8).zip(qs.chunks(cols.max(1))) {
+                let scale = f32::from_le_bytes(p[..4].try_into().unwrap());
+                let offset = f32::from_le_bytes(p[4..].try_into().unwrap());
+                out.extend(row.iter().map(|&q| offset + scale * q as f32));
+            }
+            out
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Round trips of every field and every corruption FORMAT.md rejects.
+
+use super::*;
+use crate::model::{Arch, init_network};
+use crate::signal::{Convention, Kind, Layout};
+
+fn sample(encoding: Encoding) -> SconeFile {
+    let arch = Arch {
+        in_dims: 2,
+        out_dims: 4,
+        layers: 3,
+        hidden: 20,
+        omega0: 25.0,
+        omegas: vec![80.0, 15.5],
+        mask: crate::model::Mask::Sin2,
+    };
+    let network = init_network(&arch, 3);
+    let encodings = vec![encoding; network.tensors.len()];
+    SconeFile {
+        signal: SignalInfo {
+            kind: Kind::Image,
+            layout: Layout::Rgba,
+            sizes: vec![33, 17],
+            bit_depth: 16,
+            value_range: [-0.25, 1.5],
+            convention: Convention::Endpoints,
+        },
+        network,
+        encodings,
+        metadata: Some(r#"{"psnr_db": 31.5}"#.into()),
+    }
+}
+
+/// Splits a file into (type, payload) chunks.
+fn chunks(bytes: &[u8]) -> Vec<([u8; 4], Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut pos = 12;
+    while pos < bytes.len() {
+        let ty: [u8; 4] = bytes[pos..pos + 4].try_into().unwrap();
+        let len = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap()) as usize;
+        out.push((ty, bytes[pos + 8..pos + 8 + len].to_vec()));
+        pos += 12 + len;
+    }
+    out
+}
+
+/// Reassembles chunks with correct CRCs.
+fn assemble(chunks: &[([u8; 4], Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&[0, 0]);
+    let mut w = ChunkWriter::new(&mut out);
+    for (ty, payload) in chunks {
+        w.chunk(ChunkType(*ty), payload).unwrap();
+    }
+    out
+}
+
+fn error_of(bytes: &[u8]) -> String {
+    match SconeFile::from_bytes(bytes) {
+        Ok(_) => panic!("a bad file was accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn f32_round_trip_is_exact_in_every_field() {
+    let file = sample(Encoding::F32);
+    let back = SconeFile::from_bytes(&file.to_bytes().unwrap()).unwrap();
+    assert_eq!(back, file);
+}
+
+#[test]
+fn f16_and_affine8_round_trip_within_their_precision() {
+    for (enc, tol) in [(Encoding::F16, 1e-3f32), (Encoding::Affine8, 1.0 / 255.0)] {
+        let file = sample(enc);
+        let back = SconeFile::from_bytes(&file.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.signal, file.signal);
+        assert_eq!(back.network.arch, file.network.arch);
+        assert_eq!(back.encodings, file.encodings);
+        assert_eq!(back.metadata, file.metadata);
+        for (a, b) in back.network.tensors.iter().zip(&file.network.tensors) {
+            assert_eq!((&a.name, &a.shape), (&b.name, &b.shape));
+            let range = b.data.iter().fold(0f32, |m, v| m.max(v.abs())) * 2.0;
+            for (x, y) in a.data.iter().zip(&b.data) {
+                assert!((x - y).abs() <= tol * range.max(1e-6), "{enc:?} {}: {x} vs {y}", a.name);
+            }
+        }
+        // Quantised values are exactly representable: a second trip is lossless.
+        let again = SconeFile::from_bytes(&back.to_bytes().unwrap()).unwrap();
+        assert_eq!(again.network, back.network);
+    }
+}
+
+#[test]
+fn mixed_encodings_round_trip() {
+    let mut file = sample(Encoding::F16);
+    for (i, e) in file.encodings.iter_mut().enumerate() {
+        *e = [Encoding::F32, Encoding::F16, Encoding::Affine8][i % 3];
+    }
+    let back = SconeFile::from_bytes(&file.to_bytes().unwrap()).unwrap();
+    assert_eq!(back.encodings, file.encodings);
+}
+
+#[test]
+fn metadata_is_optional() {
+    let mut file = sample(Encoding::F32);
+    file.metadata = None;
+    let back = SconeFile::from_bytes(&file.to_bytes().unwrap()).unwrap();
+    assert_eq!(back.metadata, None);
+}
+
+#[test]
+fn empty_and_foreign_files_are_rejected() {
+    assert!(error_of(&[]).contains("empty"));
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    assert!(error_of(png).contains("not a .scone file"));
+    assert!(error_of(b"hello").contains("not a .scone file"));
+}
+
+#[test]
+fn every_truncation_is_rejected() {
+    let bytes = sample(Encoding::F16).to_bytes().unwrap();
+    for n in 0..bytes.len() {
+        assert!(SconeFile::from_bytes(&bytes[..n]).is_err(), "truncated to {n} bytes was accepted");
+    }
+}
+
+#[test]
+fn a_flipped_bit_anywhere_is_rejected() {
+    let bytes = sample(Encoding::Affine8).to_bytes().unwrap();
+    for i in 0..bytes.len() {
+        let mut bad = bytes.clone();
+        bad[i] ^= 0x10;
+        assert!(SconeFile::from_bytes(&bad).is_err(), "flip at byte {i} was accepted");
+    }
+}
+
+#[test]
+fn corrupted_payload_reports_crc() {
+    let mut bytes = sample(Encoding::F32).to_bytes().unwrap();
+    let n = bytes.len();
+    bytes[n - 20] ^= 0xff; // inside the meta payload
+    assert!(error_of(&bytes).contains("CRC"));
+}
+
+#[test]
+fn unknown_version_is_rejected() {
+    let mut bytes = sample(Encoding::F32).to_bytes().unwrap();
+    bytes[8] = 2;
+    assert!(error_of(&bytes).contains("version 2"));
+}
+
+#[test]
+fn unknown_ancillary_chunks_are_skipped_and_critical_ones_refused() {
+    let file = sample(Encoding::F32);
+    let mut c = chunks(&file.to_bytes().unwrap());
+    c.insert(1, (*b"xtra", vec![1, 2, 3]));
+    assert_eq!(SconeFile::from_bytes(&assemble(&c)).unwrap(), file);
+    c[1].0 = *b"Xtra";
+    assert!(error_of(&assemble(&c)).contains("unknown critical chunk"));
+}
+
+#[test]
+fn chunk_order_and_presence_are_enforced() {
+    let c = chunks(&sample(Encoding::F32).to_bytes().unwrap());
+    let swapped = vec![c[1].clone(), c[0].clone(), c[2].clone(), c[4].clone()];
+    assert!(error_of(&assemble(&swapped)).contains("out of order"));
+    let repeated = vec![c[0].clone(), c[0].clone(), c[1].clone(), c[2].clone(), c[4].clone()];
+    assert!(error_of(&assemble(&repeated)).contains("repeated"));
+    let no_weights = vec![c[0].clone(), c[1].clone(), c[4].clone()];
+    assert!(error_of(&assemble(&no_weights)).contains("no WGHT"));
+    let no_end = vec![c[0].clone(), c[1].clone(), c[2].clone()];
+    assert!(error_of(&assemble(&no_end)).contains("truncated"));
+    let mut trailing = assemble(&c);
+    trailing.push(0);
+    assert!(error_of(&trailing).contains("trailing"));
+}
+
+#[test]
+fn absurd_sizes_are_refused_before_allocation() {
+    let c = chunks(&sample(Encoding::F32).to_bytes().unwrap());
+    // A chunk claiming 4 GiB.
+    let mut bytes = assemble(&c);
+    bytes[16..20].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(error_of(&bytes).contains("limit"));
+    // A grid of 0 and of 2³² − 1 samples.
+    for size in [0u32, u32::MAX] {
+        let mut c2 = c.clone();
+        c2[0].1[5..9].copy_from_slice(&size.to_le_bytes());
+        assert!(error_of(&assemble(&c2)).contains("grid size"));
+    }
+    // A hidden width of 2³² − 1.
+    let mut c3 = c.clone();
+    let arch = &mut c3[1].1;
+    let at = arch.windows(6).position(|w| w == b"hidden").unwrap() + 7;
+    arch[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(error_of(&assemble(&c3)).contains("hidden width"));
+    // A tensor table claiming 2³² × 2³² values.
+    let mut c4 = c.clone();
+    let w = &mut c4[2].1;
+    let at = 2 + 1 + w[2] as usize + 1; // count, name length, name, rank
+    w[at..at + 8].copy_from_slice(&[0xff; 8]);
+    assert!(error_of(&assemble(&c4)).contains("limit"));
+}
+
+#[test]
+fn weights_that_do_not_match_the_architecture_are_refused() {
+    let c = chunks(&sample(Encoding::F32).to_bytes().unwrap());
+    // Another file's ARCH with this file's WGHT.
+    let mut other = sample(Encoding::F32);
+    other.network = init_network(&Arch { hidden: 21, ..other.network.arch.clone() }, 1);
+    let oc = chunks(&other.to_bytes().unwrap());
+    let mixed = vec![c[0].clone(), oc[1].clone(), c[2].clone(), c[4].clone()];
+    assert!(error_of(&assemble(&mixed)).contains("where"));
+    // A declared raw size that disagrees with the table.
+    let mut c5 = c.clone();
+    let w = &mut c5[2].1;
+    let pos = find_raw_len(w);
+    let v = u32::from_le_bytes(w[pos..pos + 4].try_into().unwrap()) + 1;
+    w[pos..pos + 4].copy_from_slice(&v.to_le_bytes());
+    assert!(error_of(&assemble(&c5)).contains("declares"));
+}
+
+/// Offset of the raw-length field of a WGHT payload written by this crate.
+fn find_raw_len(w: &[u8]) -> usize {
+    let count = u16::from_le_bytes([w[0], w[1]]) as usize;
+    let mut pos = 2;
+    for _ in 0..count {
+        pos += 1 + w[pos] as usize;
+        let rank = w[pos] as usize;
+        pos += 1 + 4 * rank + 1;
+    }
+    pos + 1
+}
+
+#[test]
+fn dims_must_match_the_signal() {
+    let mut file = sample(Encoding::F32);
+    file.signal.layout = Layout::Rgb;
+    assert!(file.to_bytes().is_err());
+}

@@ -1,0 +1,87 @@
+//! Architecture descriptions and weights as plain data.
+//!
+//! A [`Network`] is everything needed to evaluate a fitted signal: its
+//! [`Arch`] (the hyperparameters stored in the `ARCH` chunk, FORMAT.md §5)
+//! and its dequantised tensors (the `WGHT` chunk, FORMAT.md §6), in the
+//! canonical order given by [`Arch::tensor_specs`]. Nothing here depends on
+//! the trainer or on a particular evaluator.
+
+mod arch;
+mod init;
+
+pub use arch::{Arch, MAX_HIDDEN, MAX_IN_DIMS, MAX_LAYERS, MAX_OUT_DIMS, Mask, TensorSpec};
+pub use init::init_network;
+
+use crate::Error;
+
+/// One named tensor, row-major, dequantised to `f32`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    /// Name as in FORMAT.md §6.2, e.g. `hidden.0.mask.weight`.
+    pub name: String,
+    /// Dimensions, outermost first. Weights are `[out, in]`, biases `[out]`.
+    pub shape: Vec<usize>,
+    /// `shape.iter().product()` values.
+    pub data: Vec<f32>,
+}
+
+impl Tensor {
+    /// Number of rows for per-row quantisation: `shape[0]` of a 2-D
+    /// tensor, 1 for a 1-D tensor (FORMAT.md §6.3).
+    pub fn rows(&self) -> usize {
+        if self.shape.len() >= 2 { self.shape[0] } else { 1 }
+    }
+}
+
+/// A network: its architecture and its tensors in canonical order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    pub arch: Arch,
+    pub tensors: Vec<Tensor>,
+}
+
+impl Network {
+    /// Builds a network after checking that `tensors` match the names and
+    /// shapes `arch` requires, in order (FORMAT.md §6.2).
+    pub fn new(arch: Arch, tensors: Vec<Tensor>) -> Result<Self, Error> {
+        arch.validate()?;
+        let specs = arch.tensor_specs();
+        if specs.len() != tensors.len() {
+            return Err(Error::Format(format!(
+                "architecture `{}` needs {} tensors, the weights hold {}",
+                arch.name(),
+                specs.len(),
+                tensors.len()
+            )));
+        }
+        for (spec, t) in specs.iter().zip(&tensors) {
+            if spec.name != t.name || spec.shape != t.shape {
+                return Err(Error::Format(format!(
+                    "tensor `{}` {:?} found where `{}` {:?} was expected",
+                    t.name, t.shape, spec.name, spec.shape
+                )));
+            }
+            if t.data.len() != spec.shape.iter().product::<usize>() {
+                return Err(Error::Format(format!("tensor `{}` has the wrong length", t.name)));
+            }
+            if let Some(v) = t.data.iter().find(|v| !v.is_finite()) {
+                return Err(Error::Format(format!("tensor `{}` holds a non-finite value {v}", t.name)));
+            }
+        }
+        Ok(Self { arch, tensors })
+    }
+
+    /// The tensor called `name`; panics if absent (callers use names from
+    /// [`Arch::tensor_specs`], which [`Network::new`] has checked).
+    pub fn tensor(&self, name: &str) -> &Tensor {
+        self.tensors
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("tensor `{name}` is missing"))
+    }
+
+    /// Total number of trainable parameters.
+    pub fn parameter_count(&self) -> usize {
+        self.tensors.iter().map(|t| t.data.len()).sum()
+    }
+}

@@ -1,0 +1,167 @@
+//! Image input (PNG, JPEG) and streaming PNG output.
+
+use super::Layout;
+use crate::Error;
+use std::io::Write;
+use std::path::Path;
+
+/// Largest input image accepted by the encoder, in pixels.
+pub const MAX_INPUT_PIXELS: u64 = 1 << 26;
+
+/// An image with samples normalised to [0, 1], row-major, channels
+/// interleaved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Image {
+    pub width: usize,
+    pub height: usize,
+    pub layout: Layout,
+    /// Bits per sample in the source: 8 or 16.
+    pub bit_depth: u8,
+    pub data: Vec<f32>,
+}
+
+impl Image {
+    pub fn channels(&self) -> usize {
+        self.layout.channels()
+    }
+
+    /// The rectangle `x0..x0+w` × `y0..y0+h`.
+    pub fn crop(&self, x0: usize, y0: usize, w: usize, h: usize) -> Result<Image, Error> {
+        if w == 0 || h == 0 || x0 + w > self.width || y0 + h > self.height {
+            return Err(Error::Parameter(format!(
+                "crop {w}x{h}+{x0}+{y0} does not fit a {}x{} image",
+                self.width, self.height
+            )));
+        }
+        let c = self.channels();
+        let mut data = Vec::with_capacity(w * h * c);
+        for y in y0..y0 + h {
+            let start = (y * self.width + x0) * c;
+            data.extend_from_slice(&self.data[start..start + w * c]);
+        }
+        Ok(Image { width: w, height: h, data, ..self.clone() })
+    }
+}
+
+/// Loads a PNG or JPEG (gray, gray+alpha, RGB or RGBA; 8 or 16 bits).
+pub fn load(path: impl AsRef<Path>) -> Result<Image, Error> {
+    let path = path.as_ref();
+    let fail = |what: String| Error::Input(format!("{}: {what}", path.display()));
+    let mut reader = image::ImageReader::open(path)
+        .map_err(|e| Error::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_INPUT_PIXELS * 8);
+    reader.limits(limits);
+    if reader.format().is_none() {
+        return Err(fail("not a PNG or JPEG image".into()));
+    }
+    let img = reader.decode().map_err(|e| fail(format!("cannot decode the image: {e}")))?;
+    let (width, height) = (img.width() as usize, img.height() as usize);
+    if (width * height) as u64 > MAX_INPUT_PIXELS {
+        return Err(fail(format!("{width}x{height} exceeds the input limit of {MAX_INPUT_PIXELS} pixels")));
+    }
+    use image::DynamicImage as D;
+    let scale8 = |v: &[u8]| v.iter().map(|&b| b as f32 / 255.0).collect::<Vec<_>>();
+    let scale16 = |v: &[u16]| v.iter().map(|&b| b as f32 / 65535.0).collect::<Vec<_>>();
+    let (layout, bit_depth, data) = match &img {
+        D::ImageLuma8(i) => (Layout::Gray, 8, scale8(i.as_raw())),
+        D::ImageLumaA8(i) => (Layout::GrayAlpha, 8, scale8(i.as_raw())),
+        D::ImageRgb8(i) => (Layout::Rgb, 8, scale8(i.as_raw())),
+        D::ImageRgba8(i) => (Layout::Rgba, 8, scale8(i.as_raw())),
+        D::ImageLuma16(i) => (Layout::Gray, 16, scale16(i.as_raw())),
+        D::ImageLumaA16(i) => (Layout::GrayAlpha, 16, scale16(i.as_raw())),
+        D::ImageRgb16(i) => (Layout::Rgb, 16, scale16(i.as_raw())),
+        D::ImageRgba16(i) => (Layout::Rgba, 16, scale16(i.as_raw())),
+        other => return Err(fail(format!("unsupported pixel type {:?}", other.color()))),
+    };
+    Ok(Image { width, height, layout, bit_depth, data })
+}
+
+/// Quantises a value in [0, 1] to an integer sample of `bit_depth` bits.
+pub fn to_sample(v: f32, bit_depth: u8) -> u16 {
+    let max = ((1u32 << bit_depth) - 1) as f32;
+    (v.clamp(0.0, 1.0) * max).round() as u16
+}
+
+/// Rounds every value to the nearest `bit_depth`-bit sample and back, as
+/// writing and re-reading the image would.
+pub fn quantise(values: &mut [f32], bit_depth: u8) {
+    let max = ((1u32 << bit_depth) - 1) as f32;
+    values.iter_mut().for_each(|v| *v = to_sample(*v, bit_depth) as f32 / max);
+}
+
+/// Writes a PNG band by band so that memory stays bounded at any size:
+/// `band(y0, y1)` returns rows `y0..y1` as values in [0, 1].
+pub fn write_png<W: Write>(
+    out: W,
+    width: usize,
+    height: usize,
+    layout: Layout,
+    bit_depth: u8,
+    band_rows: usize,
+    mut band: impl FnMut(usize, usize) -> Vec<f32>,
+) -> Result<(), Error> {
+    let fail = |e: png::EncodingError| Error::Input(format!("cannot write the PNG: {e}"));
+    let mut enc = png::Encoder::new(out, width as u32, height as u32);
+    enc.set_color(match layout {
+        Layout::Gray | Layout::Distance => png::ColorType::Grayscale,
+        Layout::GrayAlpha => png::ColorType::GrayscaleAlpha,
+        Layout::Rgb => png::ColorType::Rgb,
+        Layout::Rgba => png::ColorType::Rgba,
+    });
+    enc.set_depth(if bit_depth == 16 { png::BitDepth::Sixteen } else { png::BitDepth::Eight });
+    let mut writer = enc.write_header().map_err(fail)?;
+    let mut stream = writer.stream_writer().map_err(fail)?;
+    let mut bytes = Vec::new();
+    let mut y0 = 0;
+    while y0 < height {
+        let y1 = (y0 + band_rows.max(1)).min(height);
+        let values = band(y0, y1);
+        bytes.clear();
+        if bit_depth == 16 {
+            values.iter().for_each(|&v| bytes.extend_from_slice(&to_sample(v, 16).to_be_bytes()));
+        } else {
+            bytes.extend(values.iter().map(|&v| to_sample(v, 8) as u8));
+        }
+        stream.write_all(&bytes).map_err(|e| Error::Input(format!("cannot write the PNG: {e}")))?;
+        y0 = y1;
+    }
+    stream.finish().map_err(fail)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn png_round_trip_8_and_16_bits() {
+        let dir = tempfile::tempdir().unwrap();
+        for (layout, depth) in [(Layout::Gray, 8), (Layout::Rgba, 16), (Layout::Rgb, 8), (Layout::GrayAlpha, 16)] {
+            let (w, h) = (7, 5);
+            let c = layout.channels();
+            let max = ((1u32 << depth) - 1) as f32;
+            let data: Vec<f32> = (0..w * h * c).map(|i| ((i * 37) % 256) as f32 / 255.0).collect();
+            let mut expected = data.clone();
+            quantise(&mut expected, depth);
+            let path = dir.path().join("x.png");
+            let file = std::fs::File::create(&path).unwrap();
+            write_png(file, w, h, layout, depth, 2, |y0, y1| data[y0 * w * c..y1 * w * c].to_vec()).unwrap();
+            let img = load(&path).unwrap();
+            assert_eq!((img.width, img.height, img.layout, img.bit_depth), (w, h, layout, depth));
+            for (a, b) in img.data.iter().zip(&expected) {
+                assert!((a - b).abs() * max < 0.5, "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn garbage_is_an_input_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.png");
+        std::fs::write(&path, b"definitely not an image").unwrap();
+        assert!(matches!(load(&path), Err(Error::Input(_))));
+    }
+}

@@ -1,0 +1,146 @@
+//! Signals: what a file describes (the `SGNL` chunk, FORMAT.md §4), the
+//! sampling grid that maps sample indices to coordinates, and image IO.
+
+pub mod grid;
+pub mod image;
+pub mod render;
+
+pub use grid::{Convention, coordinate};
+
+use crate::Error;
+
+/// What kind of signal a file holds (FORMAT.md §4.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Image,
+    Video,
+    Sdf,
+}
+
+impl Kind {
+    pub fn code(self) -> u8 {
+        match self {
+            Kind::Image => 0,
+            Kind::Video => 1,
+            Kind::Sdf => 2,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Result<Self, Error> {
+        match code {
+            0 => Ok(Kind::Image),
+            1 => Ok(Kind::Video),
+            2 => Ok(Kind::Sdf),
+            c => Err(Error::Format(format!("unknown signal kind {c}"))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Image => "image",
+            Kind::Video => "video",
+            Kind::Sdf => "sdf",
+        }
+    }
+
+    /// Number of grid axes (and of network input coordinates).
+    pub fn axes(self) -> usize {
+        match self {
+            Kind::Image => 2,
+            Kind::Video | Kind::Sdf => 3,
+        }
+    }
+}
+
+/// What the output channels mean (FORMAT.md §4.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// One channel: luma.
+    Gray,
+    /// Luma and alpha.
+    GrayAlpha,
+    /// Red, green, blue.
+    Rgb,
+    /// Red, green, blue, alpha.
+    Rgba,
+    /// One channel: signed distance.
+    Distance,
+}
+
+impl Layout {
+    pub fn code(self) -> u8 {
+        match self {
+            Layout::Gray => 0,
+            Layout::GrayAlpha => 1,
+            Layout::Rgb => 2,
+            Layout::Rgba => 3,
+            Layout::Distance => 4,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Result<Self, Error> {
+        match code {
+            0 => Ok(Layout::Gray),
+            1 => Ok(Layout::GrayAlpha),
+            2 => Ok(Layout::Rgb),
+            3 => Ok(Layout::Rgba),
+            4 => Ok(Layout::Distance),
+            c => Err(Error::Format(format!("unknown channel layout {c}"))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Gray => "gray",
+            Layout::GrayAlpha => "gray+alpha",
+            Layout::Rgb => "rgb",
+            Layout::Rgba => "rgba",
+            Layout::Distance => "distance",
+        }
+    }
+
+    pub fn channels(self) -> usize {
+        match self {
+            Layout::Gray | Layout::Distance => 1,
+            Layout::GrayAlpha => 2,
+            Layout::Rgb => 3,
+            Layout::Rgba => 4,
+        }
+    }
+}
+
+/// The signal a file describes: the `SGNL` chunk (FORMAT.md §4).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignalInfo {
+    pub kind: Kind,
+    pub layout: Layout,
+    /// Samples along each axis of the training grid: `[width, height]` for
+    /// an image (axis 0 is x, left to right; axis 1 is y, top to bottom).
+    pub sizes: Vec<u32>,
+    /// Bits per sample of the source (8 or 16 for images).
+    pub bit_depth: u8,
+    /// Values that network outputs −1 and +1 stand for, in the signal's
+    /// units (for images: 0 = black, 1 = full intensity).
+    pub value_range: [f32; 2],
+    /// Where sample j of N sits in [−1, 1].
+    pub convention: Convention,
+}
+
+impl SignalInfo {
+    /// Number of channels.
+    pub fn channels(&self) -> usize {
+        self.layout.channels()
+    }
+
+    /// Maps a network output to the signal's units.
+    pub fn to_value(&self, y: f32) -> f32 {
+        let [lo, hi] = self.value_range;
+        lo + (y + 1.0) * 0.5 * (hi - lo)
+    }
+
+    /// Maps a value in the signal's units to a network target.
+    pub fn to_target(&self, v: f32) -> f32 {
+        let [lo, hi] = self.value_range;
+        (v - lo) / (hi - lo) * 2.0 - 1.0
+    }
+}

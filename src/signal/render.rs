@@ -1,0 +1,23 @@
+//! Sampling a decoded signal on a grid.
+
+use super::SignalInfo;
+use super::grid::image_coords;
+use crate::decode::Evaluator;
+
+/// Rows `y0..y1` of an image decoded on a `width` × `height` grid, as
+/// values in the signal's units clamped to [0, 1], row-major, channels
+/// interleaved. Memory is proportional to the band, not the image.
+pub fn render_rows(
+    eval: &Evaluator,
+    signal: &SignalInfo,
+    width: usize,
+    height: usize,
+    y0: usize,
+    y1: usize,
+) -> Vec<f32> {
+    let coords = image_coords(width, height, y0, y1, signal.convention);
+    let mut out = vec![0f32; width * (y1 - y0) * signal.channels()];
+    eval.eval(&coords, &mut out);
+    out.iter_mut().for_each(|v| *v = signal.to_value(*v).clamp(0.0, 1.0));
+    out
+}
