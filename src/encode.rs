@@ -84,7 +84,8 @@ impl Settings {
             omegas: self.omegas.clone(),
             mask: Mask::Sin2,
         };
-        arch.validate().map_err(|e| Error::Parameter(e.to_string().replace("invalid .scone file: ", "")))?;
+        arch.validate()
+            .map_err(|e| Error::Parameter(e.to_string().replace("invalid .scone file: ", "")))?;
         Ok(arch)
     }
 }
@@ -95,7 +96,9 @@ pub fn default_omegas(hidden_layers: usize) -> Vec<f32> {
     match hidden_layers {
         4 => vec![90.0, 60.0, 30.0, 10.0],
         1 => vec![90.0],
-        n => (0..n).map(|i| 90.0 - 80.0 * i as f32 / (n - 1) as f32).collect(),
+        n => (0..n)
+            .map(|i| 90.0 - 80.0 * i as f32 / (n - 1) as f32)
+            .collect(),
     }
 }
 
@@ -111,7 +114,9 @@ pub fn encodings_for_bits(net: &Network, bits: u8) -> Result<Vec<Encoding>, Erro
         16 => Ok(Encoding::F16),
         8 if shape.len() == 2 && shape[1] >= 16 => Ok(Encoding::Affine8),
         8 => Ok(Encoding::F16),
-        b => Err(Error::Parameter(format!("--bits must be 32, 16 or 8, not {b}"))),
+        b => Err(Error::Parameter(format!(
+            "--bits must be 32, 16 or 8, not {b}"
+        ))),
     };
     net.tensors.iter().map(|t| pick(&t.shape)).collect()
 }
@@ -147,11 +152,21 @@ pub fn encode_image(
     let arch = settings.arch(2, img.channels())?;
     let coords = image_coords(img.width, img.height, 0, img.height, settings.convention);
     let targets = img.data.iter().map(|&v| signal.to_target(v)).collect();
-    let data = GridData::new(coords, targets, 2, img.channels());
+    let data = GridData::new(coords, targets, 2, img.channels())?;
     let init = init_network(&arch, settings.train.seed);
-    let net = train::fit(init, &data, &settings.train, settings.device, progress)?;
+    let mut config = settings.train.clone();
+    // A random batch as large as the image is the image.
+    if matches!(config.batch, Batch::Random(n) if n >= img.width * img.height) {
+        config.batch = Batch::Full;
+    }
+    let net = train::fit(init, &data, &config, settings.device, progress)?;
     let encodings = encodings_for_bits(&net, settings.bits)?;
-    let mut file = SconeFile { signal, network: net, encodings, metadata: None };
+    let mut file = SconeFile {
+        signal,
+        network: net,
+        encodings,
+        metadata: None,
+    };
     // Measure what a decoder reads back, not the float network.
     let decoded = SconeFile::from_bytes(&file.to_bytes()?)?;
     let eval = Evaluator::new(&decoded.network);
@@ -161,7 +176,12 @@ pub fn encode_image(
     let ssim = metrics::ssim(&values, &img.data, img.width, img.height, img.channels());
     file.metadata = Some(metadata(settings, psnr, ssim));
     let bytes = file.to_bytes()?;
-    Ok(Encoded { file, bytes, psnr, ssim })
+    Ok(Encoded {
+        file,
+        bytes,
+        psnr,
+        ssim,
+    })
 }
 
 fn metadata(s: &Settings, psnr: f64, ssim: f64) -> String {
@@ -183,4 +203,3 @@ fn metadata(s: &Settings, psnr: f64, ssim: f64) -> String {
     })
     .to_string()
 }
-

@@ -6,7 +6,10 @@ use std::fmt;
 #[derive(Debug)]
 pub enum Error {
     /// Reading or writing a file failed.
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     /// A `.scone` file breaks FORMAT.md: the file is to blame.
     Format(String),
     /// A value in the file or a request exceeds an implementation limit.
@@ -22,7 +25,10 @@ pub enum Error {
 impl Error {
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
-        Error::Io { path: path.as_ref().display().to_string(), source }
+        Error::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
     }
 }
 

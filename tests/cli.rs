@@ -5,22 +5,33 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn scone(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scone")).args(args).output().expect("scone runs")
+    Command::new(env!("CARGO_BIN_EXE_scone"))
+        .args(args)
+        .output()
+        .expect("scone runs")
 }
 
 fn vector(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/vectors").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples/vectors")
+        .join(name)
 }
 
 fn invalid(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/invalid").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples/invalid")
+        .join(name)
 }
 
 /// Asserts a failure with exactly one line on stderr mentioning `needle`.
 fn assert_fails(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "succeeded: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "not one line: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "not one line: {stderr}"
+    );
     assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
@@ -36,7 +47,9 @@ fn decode_at_native_and_double_size() {
     let input = vector("rgb-f16-endpoints.scone");
     let r = scone(&["decode", s(&input), "-o", s(&out)]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let expected = image::open(vector("rgb-f16-endpoints.32x24.png")).unwrap().to_rgb8();
+    let expected = image::open(vector("rgb-f16-endpoints.32x24.png"))
+        .unwrap()
+        .to_rgb8();
     let got = image::open(&out).unwrap().to_rgb8();
     assert_eq!(got.dimensions(), (32, 24));
     for (a, b) in got.as_raw().iter().zip(expected.as_raw()) {
@@ -45,7 +58,16 @@ fn decode_at_native_and_double_size() {
     let r = scone(&["decode", s(&input), "-o", s(&out), "--scale", "2"]);
     assert!(r.status.success());
     assert_eq!(image::open(&out).unwrap().to_rgb8().dimensions(), (64, 48));
-    let r = scone(&["decode", s(&input), "-o", s(&out), "--width", "10", "--depth", "16"]);
+    let r = scone(&[
+        "decode",
+        s(&input),
+        "-o",
+        s(&out),
+        "--width",
+        "10",
+        "--depth",
+        "16",
+    ]);
     assert!(r.status.success());
     let img = image::open(&out).unwrap();
     assert_eq!((img.width(), img.height()), (10, 8));
@@ -68,7 +90,10 @@ fn info_prints_text_and_json() {
     let r = scone(&["info", s(&input)]);
     assert!(r.status.success());
     let text = String::from_utf8_lossy(&r.stdout);
-    assert!(text.contains("20x20") && text.contains("affine8") && text.contains("scone"), "{text}");
+    assert!(
+        text.contains("20x20") && text.contains("affine8") && text.contains("scone"),
+        "{text}"
+    );
     let r = scone(&["info", "--json", s(&input)]);
     let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     assert_eq!(v["signal"]["sizes"], serde_json::json!([20, 20]));
@@ -112,14 +137,42 @@ fn bad_sizes_fail_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.png");
     let input = vector("gray-f32-centre.scone");
-    assert_fails(&scone(&["decode", s(&input), "-o", s(&out), "--scale", "0"]), "positive");
-    assert_fails(&scone(&["decode", s(&input), "-o", s(&out), "--scale", "-2"]), "");
-    assert_fails(&scone(&["decode", s(&input), "-o", s(&out), "--scale", "nan"]), "positive");
-    assert_fails(&scone(&["decode", s(&input), "-o", s(&out), "--width", "-5"]), "");
-    assert_fails(&scone(&["decode", s(&input), "-o", s(&out), "--width", "0"]), "empty");
-    assert_fails(&scone(&["decode", s(&input), "-o", s(&out), "--scale", "1000"]), "--force");
     assert_fails(
-        &scone(&["decode", s(&input), "-o", s(&out), "--width", "99999999", "--height", "2", "--force"]),
+        &scone(&["decode", s(&input), "-o", s(&out), "--scale", "0"]),
+        "positive",
+    );
+    assert_fails(
+        &scone(&["decode", s(&input), "-o", s(&out), "--scale", "-2"]),
+        "",
+    );
+    assert_fails(
+        &scone(&["decode", s(&input), "-o", s(&out), "--scale", "nan"]),
+        "positive",
+    );
+    assert_fails(
+        &scone(&["decode", s(&input), "-o", s(&out), "--width", "-5"]),
+        "",
+    );
+    assert_fails(
+        &scone(&["decode", s(&input), "-o", s(&out), "--width", "0"]),
+        "empty",
+    );
+    assert_fails(
+        &scone(&["decode", s(&input), "-o", s(&out), "--scale", "1000"]),
+        "--force",
+    );
+    assert_fails(
+        &scone(&[
+            "decode",
+            s(&input),
+            "-o",
+            s(&out),
+            "--width",
+            "99999999",
+            "--height",
+            "2",
+            "--force",
+        ]),
         "on a side",
     );
     assert!(!out.exists());
@@ -131,16 +184,25 @@ fn never_writes_over_the_input_or_leaves_partial_files() {
     let input = dir.path().join("v.scone");
     std::fs::copy(vector("gray-f32-centre.scone"), &input).unwrap();
     let before = std::fs::read(&input).unwrap();
-    assert_fails(&scone(&["decode", s(&input), "-o", s(&input)]), "over the input");
+    assert_fails(
+        &scone(&["decode", s(&input), "-o", s(&input)]),
+        "over the input",
+    );
     let same = dir.path().join(".").join("v.scone");
-    assert_fails(&scone(&["decode", s(&input), "-o", s(&same)]), "over the input");
+    assert_fails(
+        &scone(&["decode", s(&input), "-o", s(&same)]),
+        "over the input",
+    );
     assert_eq!(std::fs::read(&input).unwrap(), before);
     // An output in a missing directory fails cleanly.
     let nowhere = dir.path().join("no/such/dir/out.png");
     let r = scone(&["decode", s(&input), "-o", s(&nowhere)]);
     assert!(!r.status.success());
     // No temporary files are left behind.
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names.len(), 1, "{names:?}");
 }
 

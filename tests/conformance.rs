@@ -16,7 +16,8 @@ fn samples() -> PathBuf {
 }
 
 fn manifest() -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(samples().join("vectors/vectors.json")).expect("vectors.json");
+    let text =
+        std::fs::read_to_string(samples().join("vectors/vectors.json")).expect("vectors.json");
     serde_json::from_str(&text).expect("valid manifest")
 }
 
@@ -31,28 +32,49 @@ fn read_f32(path: &Path) -> Vec<f32> {
 #[test]
 fn every_vector_decodes_within_tolerance() {
     let vectors = manifest();
-    assert!(vectors.len() >= 6, "the manifest lists only {} vectors", vectors.len());
+    assert!(
+        vectors.len() >= 6,
+        "the manifest lists only {} vectors",
+        vectors.len()
+    );
     let dir = samples().join("vectors");
     for v in &vectors {
         let name = v["file"].as_str().unwrap();
         let file = SconeFile::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         let eval = Evaluator::new(&file.network);
         for d in v["decodes"].as_array().unwrap() {
-            let (w, h) = (d["width"].as_u64().unwrap() as usize, d["height"].as_u64().unwrap() as usize);
+            let (w, h) = (
+                d["width"].as_u64().unwrap() as usize,
+                d["height"].as_u64().unwrap() as usize,
+            );
             // Raw outputs.
             let expected = read_f32(&dir.join(d["values"].as_str().unwrap()));
             let coords = image_coords(w, h, 0, h, file.signal.convention);
             let mut out = vec![0f32; expected.len()];
             eval.eval(&coords, &mut out);
-            let worst = out.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
-            assert!(worst <= MAX_OUTPUT_ERROR, "{name} at {w}x{h}: output error {worst:e}");
+            let worst = out
+                .iter()
+                .zip(&expected)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            println!("{name} at {w}x{h}: largest output error {worst:.2e}");
+            assert!(
+                worst <= MAX_OUTPUT_ERROR,
+                "{name} at {w}x{h}: output error {worst:e}"
+            );
             // 8-bit samples.
             let png = load(dir.join(d["png"].as_str().unwrap())).unwrap();
-            assert_eq!((png.width, png.height, png.layout), (w, h, file.signal.layout));
+            assert_eq!(
+                (png.width, png.height, png.layout),
+                (w, h, file.signal.layout)
+            );
             let values = render_rows(&eval, &file.signal, w, h, 0, h);
             for (i, (a, b)) in values.iter().zip(&png.data).enumerate() {
                 let (a, b) = (to_sample(*a, 8) as i32, to_sample(*b, 8) as i32);
-                assert!((a - b).abs() <= 1, "{name} at {w}x{h}: sample {i} is {a}, expected {b}");
+                assert!(
+                    (a - b).abs() <= 1,
+                    "{name} at {w}x{h}: sample {i} is {a}, expected {b}"
+                );
             }
         }
     }
@@ -68,7 +90,17 @@ fn vectors_cover_every_encoding_and_convention() {
         seen.insert(file.signal.convention.name().to_string());
         seen.insert(file.signal.layout.name().to_string());
     }
-    for want in ["f32", "f16", "affine8", "cell-centre", "endpoints", "gray", "gray+alpha", "rgb", "rgba"] {
+    for want in [
+        "f32",
+        "f16",
+        "affine8",
+        "cell-centre",
+        "endpoints",
+        "gray",
+        "gray+alpha",
+        "rgb",
+        "rgba",
+    ] {
         assert!(seen.contains(want), "no vector uses {want}");
     }
 }

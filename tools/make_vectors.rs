@@ -28,7 +28,15 @@ struct Vector {
 }
 
 fn arch(out_dims: usize, layers: usize, hidden: usize, omegas: &[f32]) -> Arch {
-    Arch { in_dims: 2, out_dims, layers, hidden, omega0: 30.0, omegas: omegas.to_vec(), mask: Mask::Sin2 }
+    Arch {
+        in_dims: 2,
+        out_dims,
+        layers,
+        hidden,
+        omega0: 30.0,
+        omegas: omegas.to_vec(),
+        mask: Mask::Sin2,
+    }
 }
 
 fn vectors() -> Vec<Vector> {
@@ -101,7 +109,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 t.data.iter_mut().for_each(|w| *w *= 60.0 / 6f32.sqrt());
             }
         }
-        let encodings = (0..network.tensors.len()).map(|i| v.encodings[i % v.encodings.len()]).collect();
+        let encodings = (0..network.tensors.len())
+            .map(|i| v.encodings[i % v.encodings.len()])
+            .collect();
         let signal = SignalInfo {
             kind: Kind::Image,
             layout: v.layout,
@@ -110,7 +120,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             value_range: v.value_range,
             convention: v.convention,
         };
-        let file = SconeFile { signal, network, encodings, metadata: Some(json!({"vector": v.name}).to_string()) };
+        let file = SconeFile {
+            signal,
+            network,
+            encodings,
+            metadata: Some(json!({"vector": v.name}).to_string()),
+        };
         let name = format!("{}.scone", v.name);
         let bytes = file.to_bytes()?;
         std::fs::write(dir.join(&name), &bytes)?;
@@ -121,7 +136,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut chunks = split(&source);
     chunks.insert(2, (*b"xtra", b"skip me".to_vec()));
     std::fs::write(dir.join("unknown-ancillary-chunk.scone"), join(&chunks))?;
-    manifest.push(expected_outputs(&dir, "unknown-ancillary-chunk.scone", [32, 24], &[])?);
+    manifest.push(expected_outputs(
+        &dir,
+        "unknown-ancillary-chunk.scone",
+        [32, 24],
+        &[],
+    )?);
     // Files fitted by the encoder, committed beside the synthetic ones.
     for entry in std::fs::read_dir(&dir)? {
         let name = entry?.file_name().to_string_lossy().into_owned();
@@ -132,8 +152,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             manifest.push(expected_outputs(&dir, &name, sizes, &[double])?);
         }
     }
-    std::fs::write(dir.join("vectors.json"), serde_json::to_string_pretty(&manifest)? + "\n")?;
-    write_invalid(&root.join("invalid"), &std::fs::read(dir.join("rgb-f16-endpoints.scone"))?)?;
+    std::fs::write(
+        dir.join("vectors.json"),
+        serde_json::to_string_pretty(&manifest)? + "\n",
+    )?;
+    write_invalid(
+        &root.join("invalid"),
+        &std::fs::read(dir.join("rgb-f16-endpoints.scone"))?,
+    )?;
     println!("wrote {} vectors to {}", manifest.len(), dir.display());
     Ok(())
 }
@@ -163,7 +189,10 @@ fn expected_outputs(
         let raw: Vec<u8> = out.iter().flat_map(|&y| (y as f32).to_le_bytes()).collect();
         let values = format!("{stem}.{w}x{h}.f32");
         std::fs::write(dir.join(&values), raw)?;
-        let samples: Vec<f32> = out.iter().map(|&y| file.signal.to_value(y as f32)).collect();
+        let samples: Vec<f32> = out
+            .iter()
+            .map(|&y| file.signal.to_value(y as f32))
+            .collect();
         let png = format!("{stem}.{w}x{h}.png");
         let f = std::fs::File::create(dir.join(&png))?;
         scone::signal::image::write_png(f, w, h, file.signal.layout, 8, h, |y0, y1| {
@@ -210,7 +239,12 @@ fn write_invalid(dir: &Path, valid: &[u8]) -> Result<(), Box<dyn std::error::Err
     let mut giant = chunks.clone();
     giant[0].1[5..9].copy_from_slice(&u32::MAX.to_le_bytes());
     put("absurd-width.scone", &join(&giant))?;
-    let order = vec![chunks[1].clone(), chunks[0].clone(), chunks[2].clone(), chunks[4].clone()];
+    let order = vec![
+        chunks[1].clone(),
+        chunks[0].clone(),
+        chunks[2].clone(),
+        chunks[4].clone(),
+    ];
     put("arch-before-sgnl.scone", &join(&order))?;
     Ok(())
 }

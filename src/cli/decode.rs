@@ -2,11 +2,11 @@
 
 use super::output::{check_not_input, write_atomic};
 use crate::Error;
-use clap::builder::TypedValueParser;
 use crate::decode::Evaluator;
 use crate::format::SconeFile;
 use crate::signal::image::write_png;
 use crate::signal::render::render_rows;
+use clap::builder::TypedValueParser;
 use std::path::PathBuf;
 
 /// Largest output, in pixels, written without `--force` (64 megapixels).
@@ -66,7 +66,9 @@ pub fn output_size(
         (None, None, None) => (w0, h0),
     };
     if w == 0 || h == 0 {
-        return Err(Error::Parameter(format!("the output size {w}x{h} is empty")));
+        return Err(Error::Parameter(format!(
+            "the output size {w}x{h} is empty"
+        )));
     }
     if w > MAX_OUTPUT_SIDE || h > MAX_OUTPUT_SIDE {
         return Err(Error::LimitsExceeded(format!(
@@ -87,14 +89,22 @@ pub fn run(args: Args) -> Result<(), Error> {
     let signal = &file.signal;
     let (w0, h0) = (signal.sizes[0] as u64, signal.sizes[1] as u64);
     let (width, height) = output_size((w0, h0), args.scale, args.width, args.height, args.force)?;
-    let output = args.output.unwrap_or_else(|| args.input.with_extension("decoded.png"));
+    let output = args
+        .output
+        .unwrap_or_else(|| args.input.with_extension("decoded.png"));
     check_not_input(&args.input, &output)?;
     let eval = Evaluator::new(&file.network);
     let band_rows = (BAND_POINTS / width).max(1);
     write_atomic(&output, |w| {
-        write_png(w, width, height, signal.layout, args.depth, band_rows, |y0, y1| {
-            render_rows(&eval, signal, width, height, y0, y1)
-        })
+        write_png(
+            w,
+            width,
+            height,
+            signal.layout,
+            args.depth,
+            band_rows,
+            |y0, y1| render_rows(&eval, signal, width, height, y0, y1),
+        )
     })
 }
 
@@ -104,10 +114,22 @@ mod tests {
 
     #[test]
     fn sizes_follow_scale_and_aspect() {
-        assert_eq!(output_size((768, 512), Some(2.0), None, None, false).unwrap(), (1536, 1024));
-        assert_eq!(output_size((768, 512), None, Some(384), None, false).unwrap(), (384, 256));
-        assert_eq!(output_size((768, 512), None, None, Some(1024), false).unwrap(), (1536, 1024));
-        assert_eq!(output_size((768, 512), None, None, None, false).unwrap(), (768, 512));
+        assert_eq!(
+            output_size((768, 512), Some(2.0), None, None, false).unwrap(),
+            (1536, 1024)
+        );
+        assert_eq!(
+            output_size((768, 512), None, Some(384), None, false).unwrap(),
+            (384, 256)
+        );
+        assert_eq!(
+            output_size((768, 512), None, None, Some(1024), false).unwrap(),
+            (1536, 1024)
+        );
+        assert_eq!(
+            output_size((768, 512), None, None, None, false).unwrap(),
+            (768, 512)
+        );
     }
 
     #[test]

@@ -2,11 +2,11 @@
 
 use super::output::{check_not_input, write_atomic};
 use crate::Error;
-use clap::builder::TypedValueParser;
 use crate::encode::{Preset, Settings, default_omegas, encode_image};
 use crate::signal::Convention;
 use crate::signal::image::load;
 use crate::train::{Batch, Device, StepReport};
+use clap::builder::TypedValueParser;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::PathBuf;
@@ -65,11 +65,18 @@ pub struct Args {
 }
 
 fn settings(args: &Args) -> Result<Settings, Error> {
-    let preset = if args.preset == "paper" { Preset::Paper } else { Preset::Default };
+    let preset = if args.preset == "paper" {
+        Preset::Paper
+    } else {
+        Preset::Default
+    };
     let mut s = Settings::preset(preset);
     if let Some(d) = args.depth {
         if !(2..=crate::model::MAX_LAYERS).contains(&d) {
-            return Err(Error::Parameter(format!("--depth must be 2 to {}, not {d}", crate::model::MAX_LAYERS)));
+            return Err(Error::Parameter(format!(
+                "--depth must be 2 to {}, not {d}",
+                crate::model::MAX_LAYERS
+            )));
         }
         if d != s.layers {
             s.omegas = default_omegas(d - 1);
@@ -99,7 +106,11 @@ fn settings(args: &Args) -> Result<Settings, Error> {
             "full" => Batch::Full,
             n => match n.parse::<usize>() {
                 Ok(n) if n > 0 => Batch::Random(n),
-                _ => return Err(Error::Parameter(format!("--batch must be `full` or a positive number, not `{n}`"))),
+                _ => {
+                    return Err(Error::Parameter(format!(
+                        "--batch must be `full` or a positive number, not `{n}`"
+                    )));
+                }
             },
         };
     }
@@ -110,22 +121,35 @@ fn settings(args: &Args) -> Result<Settings, Error> {
         s.bits = bits;
     }
     if let Some(g) = &args.grid {
-        s.convention = if g == "endpoints" { Convention::Endpoints } else { Convention::CellCentre };
+        s.convention = if g == "endpoints" {
+            Convention::Endpoints
+        } else {
+            Convention::CellCentre
+        };
     }
-    s.device = if args.device == "cuda" { Device::Cuda } else { Device::Cpu };
+    s.device = if args.device == "cuda" {
+        Device::Cuda
+    } else {
+        Device::Cpu
+    };
     if s.train.iterations == 0 {
         return Err(Error::Parameter("--iterations must be at least 1".into()));
     }
     let lr_ok = |v: f64| v.is_finite() && v > 0.0;
     if !lr_ok(s.train.lr) || !lr_ok(s.train.lr_min) || s.train.lr_min > s.train.lr {
-        return Err(Error::Parameter("learning rates must be positive, with --lr-min no larger than --lr".into()));
+        return Err(Error::Parameter(
+            "learning rates must be positive, with --lr-min no larger than --lr".into(),
+        ));
     }
     Ok(s)
 }
 
 pub fn run(args: Args) -> Result<(), Error> {
     let settings = settings(&args)?;
-    let output = args.output.clone().unwrap_or_else(|| args.input.with_extension("scone"));
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| args.input.with_extension("scone"));
     check_not_input(&args.input, &output)?;
     let img = load(&args.input)?;
     let bar = if args.quiet {
@@ -133,9 +157,11 @@ pub fn run(args: Args) -> Result<(), Error> {
     } else {
         let bar = ProgressBar::new(settings.train.iterations as u64);
         bar.set_style(
-            ProgressStyle::with_template("{spinner} step {pos}/{len} [{bar:30}] {msg} {elapsed} elapsed, {eta} left")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} step {pos}/{len} [{bar:30}] {msg} {elapsed} elapsed, {eta} left",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         bar
     };
@@ -150,7 +176,10 @@ pub fn run(args: Args) -> Result<(), Error> {
     };
     let encoded = encode_image(&img, &settings, &mut on_step)?;
     bar.finish_and_clear();
-    write_atomic(&output, |w| w.write_all(&encoded.bytes).map_err(|e| Error::io(&output, e)))?;
+    write_atomic(&output, |w| {
+        w.write_all(&encoded.bytes)
+            .map_err(|e| Error::io(&output, e))
+    })?;
     if !args.quiet {
         let pixels = (img.width * img.height) as f64;
         println!(

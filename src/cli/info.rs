@@ -16,10 +16,15 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Error> {
     let file = SconeFile::read(&args.input)?;
-    let bytes = std::fs::metadata(&args.input).map_err(|e| Error::io(&args.input, e))?.len();
+    let bytes = std::fs::metadata(&args.input)
+        .map_err(|e| Error::io(&args.input, e))?
+        .len();
     let report = describe(&file, bytes);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("JSON values serialise"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("JSON values serialise")
+        );
     } else {
         print_text(&report);
     }
@@ -76,7 +81,14 @@ fn print_text(r: &serde_json::Value) {
     println!(
         "signal:       {} {} {} ({} bit, {} channels, {} grid)",
         s["kind"].as_str().unwrap_or(""),
-        s["sizes"].as_array().map(|v| v.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("x")).unwrap_or_default(),
+        s["sizes"]
+            .as_array()
+            .map(|v| v
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join("x"))
+            .unwrap_or_default(),
         s["layout"].as_str().unwrap_or(""),
         s["bit_depth"],
         s["channels"],
@@ -99,7 +111,12 @@ fn print_text(r: &serde_json::Value) {
     );
     println!("tensors:");
     for t in r["tensors"].as_array().into_iter().flatten() {
-        println!("  {:<24} {:<12} {}", t["name"].as_str().unwrap_or(""), t["shape"].to_string(), t["encoding"].as_str().unwrap_or(""));
+        println!(
+            "  {:<24} {:<12} {}",
+            t["name"].as_str().unwrap_or(""),
+            t["shape"].to_string(),
+            t["encoding"].as_str().unwrap_or("")
+        );
     }
     if !r["metadata"].is_null() {
         println!("metadata:     {}", r["metadata"]);

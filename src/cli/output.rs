@@ -42,7 +42,10 @@ pub fn write_atomic(
         _ => Path::new("."),
     };
     if path.is_dir() {
-        return Err(Error::Parameter(format!("{} is a directory", path.display())));
+        return Err(Error::Parameter(format!(
+            "{} is a directory",
+            path.display()
+        )));
     }
     let mut tmp = tempfile::Builder::new()
         .prefix(".scone-")

@@ -58,7 +58,9 @@ pub fn decode(payload: &[u8]) -> Result<Arch, Error> {
     let out_dims = r.u8()? as usize;
     let count = r.u8()?;
     if count > MAX_PARAMS {
-        return Err(Error::Format(format!("{count} hyperparameters exceed the limit of {MAX_PARAMS}")));
+        return Err(Error::Format(format!(
+            "{count} hyperparameters exceed the limit of {MAX_PARAMS}"
+        )));
     }
     let mut params: Vec<(&str, Value)> = Vec::with_capacity(count as usize);
     for _ in 0..count {
@@ -72,21 +74,28 @@ pub fn decode(payload: &[u8]) -> Result<Arch, Error> {
             T_F32_ARRAY => {
                 let n = r.u16()? as usize;
                 if n > MAX_LAYERS {
-                    return Err(Error::Format(format!("array `{key}` has {n} values, the limit is {MAX_LAYERS}")));
+                    return Err(Error::Format(format!(
+                        "array `{key}` has {n} values, the limit is {MAX_LAYERS}"
+                    )));
                 }
                 Value::F32s((0..n).map(|_| r.f32()).collect::<Result<_, _>>()?)
             }
             T_STR => Value::Str(r.ascii(32)?),
-            t => return Err(Error::Format(format!("hyperparameter `{key}` has unknown type {t}"))),
+            t => {
+                return Err(Error::Format(format!(
+                    "hyperparameter `{key}` has unknown type {t}"
+                )));
+            }
         };
         params.push((key, value));
     }
     r.finish()?;
     let mut take = |key: &str| {
-        let i = params
-            .iter()
-            .position(|(k, _)| *k == key)
-            .ok_or_else(|| Error::Format(format!("architecture `{name}` lacks hyperparameter `{key}`")))?;
+        let i = params.iter().position(|(k, _)| *k == key).ok_or_else(|| {
+            Error::Format(format!(
+                "architecture `{name}` lacks hyperparameter `{key}`"
+            ))
+        })?;
         Ok::<_, Error>(params.swap_remove(i).1)
     };
     let wrong = |key: &str| Error::Format(format!("hyperparameter `{key}` has the wrong type"));
@@ -111,9 +120,19 @@ pub fn decode(payload: &[u8]) -> Result<Arch, Error> {
         _ => return Err(wrong("mask")),
     };
     if let Some((key, _)) = params.first() {
-        return Err(Error::Format(format!("unknown hyperparameter `{key}` for `{name}`")));
+        return Err(Error::Format(format!(
+            "unknown hyperparameter `{key}` for `{name}`"
+        )));
     }
-    let arch = Arch { in_dims, out_dims, layers, hidden, omega0, omegas, mask };
+    let arch = Arch {
+        in_dims,
+        out_dims,
+        layers,
+        hidden,
+        omega0,
+        omegas,
+        mask,
+    };
     arch.validate()?;
     Ok(arch)
 }

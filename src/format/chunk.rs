@@ -62,7 +62,12 @@ pub struct Chunks<'a> {
 
 impl<'a> Chunks<'a> {
     pub fn new(data: &'a [u8], base: usize, max_len: u32) -> Self {
-        Self { data, pos: 0, base, max_len }
+        Self {
+            data,
+            pos: 0,
+            base,
+            max_len,
+        }
     }
 
     pub fn remaining(&self) -> usize {
@@ -74,14 +79,20 @@ impl<'a> Chunks<'a> {
         let offset = self.base + self.pos;
         let rest = &self.data[self.pos..];
         if rest.is_empty() {
-            return Err(Error::Format("the file ends before its DONE chunk (truncated?)".into()));
+            return Err(Error::Format(
+                "the file ends before its DONE chunk (truncated?)".into(),
+            ));
         }
         if rest.len() < 8 {
-            return Err(Error::Format(format!("truncated chunk header at byte {offset}")));
+            return Err(Error::Format(format!(
+                "truncated chunk header at byte {offset}"
+            )));
         }
         let ty = ChunkType(rest[..4].try_into().unwrap());
         if !ty.0.iter().all(|b| b.is_ascii_alphabetic()) {
-            return Err(Error::Format(format!("invalid chunk type {ty} at byte {offset}")));
+            return Err(Error::Format(format!(
+                "invalid chunk type {ty} at byte {offset}"
+            )));
         }
         let len = u32::from_le_bytes(rest[4..8].try_into().unwrap());
         if len > self.max_len {
@@ -105,7 +116,11 @@ impl<'a> Chunks<'a> {
             )));
         }
         self.pos += 12 + len;
-        Ok(Chunk { ty, payload, offset })
+        Ok(Chunk {
+            ty,
+            payload,
+            offset,
+        })
     }
 }
 

@@ -14,9 +14,9 @@ mod weights;
 pub use chunk::{ChunkType, is_critical};
 pub use quant::Encoding;
 
+use crate::Error;
 use crate::model::Network;
 use crate::signal::SignalInfo;
-use crate::Error;
 use chunk::{Chunk, ChunkWriter};
 
 /// The 8 magic bytes every file starts with (FORMAT.md §2).
@@ -72,7 +72,10 @@ impl SconeFile {
         let mut w = ChunkWriter::new(&mut out);
         w.chunk(ChunkType::SGNL, &sgnl::encode(&self.signal))?;
         w.chunk(ChunkType::ARCH, &arch::encode(&self.network.arch))?;
-        w.chunk(ChunkType::WGHT, &weights::encode(&self.network, &self.encodings)?)?;
+        w.chunk(
+            ChunkType::WGHT,
+            &weights::encode(&self.network, &self.encodings)?,
+        )?;
         if let Some(meta) = &self.metadata {
             w.chunk(ChunkType::META, meta.as_bytes())?;
         }
@@ -101,7 +104,11 @@ impl SconeFile {
         let mut metadata = None;
         let mut chunks = chunk::Chunks::new(body, 12, limits.max_chunk_bytes);
         loop {
-            let Chunk { ty, payload, offset } = chunks.next_chunk()?;
+            let Chunk {
+                ty,
+                payload,
+                offset,
+            } = chunks.next_chunk()?;
             match ty {
                 // FORMAT.md §3.2: SGNL, ARCH, WGHT once each, in this order.
                 ChunkType::SGNL if signal.is_none() => signal = Some(sgnl::decode(payload)?),
@@ -153,8 +160,14 @@ impl SconeFile {
         }
         let missing = |name: &str| Error::Format(format!("the file has no {name} chunk"));
         let signal = signal.ok_or_else(|| missing("SGNL"))?;
-        let (network, encodings) = network.ok_or_else(|| missing(if arch.is_none() { "ARCH" } else { "WGHT" }))?;
-        Ok(Self { signal, network, encodings, metadata })
+        let (network, encodings) =
+            network.ok_or_else(|| missing(if arch.is_none() { "ARCH" } else { "WGHT" }))?;
+        Ok(Self {
+            signal,
+            network,
+            encodings,
+            metadata,
+        })
     }
 
     /// Reads and parses the file at `path`, refusing files larger than the
@@ -162,7 +175,9 @@ impl SconeFile {
     pub fn read(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let limits = Limits::default();
-        let len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+        let len = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .len();
         if len > limits.max_file_bytes {
             return Err(Error::LimitsExceeded(format!(
                 "{} is {len} bytes, the limit is {}",
@@ -196,7 +211,9 @@ fn parse_header(bytes: &[u8]) -> Result<&[u8], Error> {
     }
     let flags = u16::from_le_bytes([bytes[10], bytes[11]]);
     if flags != 0 {
-        return Err(Error::Format(format!("reserved header field is {flags}, not 0")));
+        return Err(Error::Format(format!(
+            "reserved header field is {flags}, not 0"
+        )));
     }
     Ok(&bytes[12..])
 }

@@ -54,7 +54,10 @@ impl Encoding {
 /// Appends the stored form of `t` to `out`.
 pub fn quantise(t: &Tensor, enc: Encoding, out: &mut Vec<u8>) {
     match enc {
-        Encoding::F32 => t.data.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+        Encoding::F32 => t
+            .data
+            .iter()
+            .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
         Encoding::F16 => t
             .data
             .iter()
@@ -73,7 +76,11 @@ pub fn quantise(t: &Tensor, enc: Encoding, out: &mut Vec<u8>) {
             }
             for (row, (scale, lo)) in t.data.chunks(cols).zip(params) {
                 for v in row {
-                    let q = if scale > 0.0 { ((v - lo) / scale).round().clamp(0.0, 255.0) } else { 0.0 };
+                    let q = if scale > 0.0 {
+                        ((v - lo) / scale).round().clamp(0.0, 255.0)
+                    } else {
+                        0.0
+                    };
                     out.push(q as u8);
                 }
             }

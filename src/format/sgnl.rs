@@ -40,7 +40,14 @@ pub fn decode(payload: &[u8]) -> Result<SignalInfo, Error> {
     let sizes = (0..axes).map(|_| r.u32()).collect::<Result<Vec<_>, _>>()?;
     let value_range = [r.f32()?, r.f32()?];
     r.finish()?;
-    let s = SignalInfo { kind, layout, sizes, bit_depth, value_range, convention };
+    let s = SignalInfo {
+        kind,
+        layout,
+        sizes,
+        bit_depth,
+        value_range,
+        convention,
+    };
     validate(&s)?;
     Ok(s)
 }
@@ -54,16 +61,27 @@ pub fn validate(s: &SignalInfo) -> Result<(), Error> {
         )));
     }
     if s.sizes.len() != s.kind.axes() {
-        return Err(Error::Format(format!("a {} needs {} sizes", s.kind.name(), s.kind.axes())));
+        return Err(Error::Format(format!(
+            "a {} needs {} sizes",
+            s.kind.name(),
+            s.kind.axes()
+        )));
     }
     if let Some(n) = s.sizes.iter().find(|&&n| n == 0 || n > MAX_AXIS_SAMPLES) {
-        return Err(Error::Format(format!("grid size {n} is outside 1..={MAX_AXIS_SAMPLES}")));
+        return Err(Error::Format(format!(
+            "grid size {n} is outside 1..={MAX_AXIS_SAMPLES}"
+        )));
     }
     if s.layout == Layout::Distance {
-        return Err(Error::Format("an image cannot have a distance layout".into()));
+        return Err(Error::Format(
+            "an image cannot have a distance layout".into(),
+        ));
     }
     if !matches!(s.bit_depth, 8 | 16) {
-        return Err(Error::Format(format!("image bit depth {} is not 8 or 16", s.bit_depth)));
+        return Err(Error::Format(format!(
+            "image bit depth {} is not 8 or 16",
+            s.bit_depth
+        )));
     }
     let [lo, hi] = s.value_range;
     if !lo.is_finite() || !hi.is_finite() || lo == hi {

@@ -84,7 +84,11 @@ fn f16_and_affine8_round_trip_within_their_precision() {
             assert_eq!((&a.name, &a.shape), (&b.name, &b.shape));
             let range = b.data.iter().fold(0f32, |m, v| m.max(v.abs())) * 2.0;
             for (x, y) in a.data.iter().zip(&b.data) {
-                assert!((x - y).abs() <= tol * range.max(1e-6), "{enc:?} {}: {x} vs {y}", a.name);
+                assert!(
+                    (x - y).abs() <= tol * range.max(1e-6),
+                    "{enc:?} {}: {x} vs {y}",
+                    a.name
+                );
             }
         }
         // Quantised values are exactly representable: a second trip is lossless.
@@ -123,7 +127,10 @@ fn empty_and_foreign_files_are_rejected() {
 fn every_truncation_is_rejected() {
     let bytes = sample(Encoding::F16).to_bytes().unwrap();
     for n in 0..bytes.len() {
-        assert!(SconeFile::from_bytes(&bytes[..n]).is_err(), "truncated to {n} bytes was accepted");
+        assert!(
+            SconeFile::from_bytes(&bytes[..n]).is_err(),
+            "truncated to {n} bytes was accepted"
+        );
     }
 }
 
@@ -133,7 +140,10 @@ fn a_flipped_bit_anywhere_is_rejected() {
     for i in 0..bytes.len() {
         let mut bad = bytes.clone();
         bad[i] ^= 0x10;
-        assert!(SconeFile::from_bytes(&bad).is_err(), "flip at byte {i} was accepted");
+        assert!(
+            SconeFile::from_bytes(&bad).is_err(),
+            "flip at byte {i} was accepted"
+        );
     }
 }
 
@@ -167,7 +177,13 @@ fn chunk_order_and_presence_are_enforced() {
     let c = chunks(&sample(Encoding::F32).to_bytes().unwrap());
     let swapped = vec![c[1].clone(), c[0].clone(), c[2].clone(), c[4].clone()];
     assert!(error_of(&assemble(&swapped)).contains("out of order"));
-    let repeated = vec![c[0].clone(), c[0].clone(), c[1].clone(), c[2].clone(), c[4].clone()];
+    let repeated = vec![
+        c[0].clone(),
+        c[0].clone(),
+        c[1].clone(),
+        c[2].clone(),
+        c[4].clone(),
+    ];
     assert!(error_of(&assemble(&repeated)).contains("repeated"));
     let no_weights = vec![c[0].clone(), c[1].clone(), c[4].clone()];
     assert!(error_of(&assemble(&no_weights)).contains("no WGHT"));
@@ -210,7 +226,13 @@ fn weights_that_do_not_match_the_architecture_are_refused() {
     let c = chunks(&sample(Encoding::F32).to_bytes().unwrap());
     // Another file's ARCH with this file's WGHT.
     let mut other = sample(Encoding::F32);
-    other.network = init_network(&Arch { hidden: 21, ..other.network.arch.clone() }, 1);
+    other.network = init_network(
+        &Arch {
+            hidden: 21,
+            ..other.network.arch.clone()
+        },
+        1,
+    );
     let oc = chunks(&other.to_bytes().unwrap());
     let mixed = vec![c[0].clone(), oc[1].clone(), c[2].clone(), c[4].clone()];
     assert!(error_of(&assemble(&mixed)).contains("where"));

@@ -51,7 +51,11 @@ struct Entry {
     bytes: usize,
 }
 
-pub fn decode(payload: &[u8], arch: Arch, limits: &Limits) -> Result<(Network, Vec<Encoding>), Error> {
+pub fn decode(
+    payload: &[u8],
+    arch: Arch,
+    limits: &Limits,
+) -> Result<(Network, Vec<Encoding>), Error> {
     let mut r = Reader::new(payload, "WGHT");
     let count = r.u16()? as usize;
     let expected = arch.tensor_specs().len();
@@ -68,7 +72,9 @@ pub fn decode(payload: &[u8], arch: Arch, limits: &Limits) -> Result<(Network, V
         let name = r.ascii(64)?.to_owned();
         let rank = r.u8()?;
         if rank == 0 || rank > MAX_RANK {
-            return Err(Error::Format(format!("tensor `{name}` has rank {rank}, not 1..={MAX_RANK}")));
+            return Err(Error::Format(format!(
+                "tensor `{name}` has rank {rank}, not 1..={MAX_RANK}"
+            )));
         }
         let dims = (0..rank).map(|_| r.u32()).collect::<Result<Vec<_>, _>>()?;
         let encoding = Encoding::from_code(r.u8()?)?;
@@ -120,7 +126,11 @@ pub fn decode(payload: &[u8], arch: Arch, limits: &Limits) -> Result<(Network, V
     for e in entries {
         let data = dequantise(&raw[offset..offset + e.bytes], e.encoding, e.values, e.rows);
         offset += e.bytes;
-        tensors.push(Tensor { name: e.name, shape: e.shape, data });
+        tensors.push(Tensor {
+            name: e.name,
+            shape: e.shape,
+            data,
+        });
         encodings.push(e.encoding);
     }
     Ok((Network::new(arch, tensors)?, encodings))

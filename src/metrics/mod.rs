@@ -3,7 +3,11 @@
 /// Mean squared error between two equally long slices.
 pub fn mse(a: &[f32], b: &[f32]) -> f64 {
     assert_eq!(a.len(), b.len(), "mse of slices of different lengths");
-    let sum: f64 = a.iter().zip(b).map(|(x, y)| (*x as f64 - *y as f64).powi(2)).sum();
+    let sum: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+        .sum();
     sum / a.len().max(1) as f64
 }
 
@@ -14,7 +18,11 @@ pub fn psnr(a: &[f32], b: &[f32]) -> f64 {
 
 /// PSNR in dB of a mean squared error on a peak-1 signal.
 pub fn psnr_from_mse(mse: f64) -> f64 {
-    if mse <= 0.0 { f64::INFINITY } else { -10.0 * mse.log10() }
+    if mse <= 0.0 {
+        f64::INFINITY
+    } else {
+        -10.0 * mse.log10()
+    }
 }
 
 /// SSIM (Wang et al. 2004) of two images with `channels` interleaved
@@ -86,7 +94,12 @@ fn ssim_global(a: &[f32], b: &[f32], channels: usize, c1: f64, c2: f64) -> f64 {
     for c in 0..channels {
         let n = (a.len() / channels) as f64;
         let mut m = [0f64; 5];
-        for (u, v) in a.iter().skip(c).step_by(channels).zip(b.iter().skip(c).step_by(channels)) {
+        for (u, v) in a
+            .iter()
+            .skip(c)
+            .step_by(channels)
+            .zip(b.iter().skip(c).step_by(channels))
+        {
             let (u, v) = (*u as f64, *v as f64);
             m[0] += u;
             m[1] += v;
@@ -114,9 +127,15 @@ mod tests {
     #[test]
     fn ssim_is_one_for_identical_and_drops_with_noise() {
         let (w, h) = (32, 24);
-        let a: Vec<f32> = (0..w * h * 3).map(|i| ((i * 7919) % 251) as f32 / 250.0).collect();
+        let a: Vec<f32> = (0..w * h * 3)
+            .map(|i| ((i * 7919) % 251) as f32 / 250.0)
+            .collect();
         assert!((ssim(&a, &a, w, h, 3) - 1.0).abs() < 1e-9);
-        let b: Vec<f32> = a.iter().enumerate().map(|(i, v)| (v + if i % 2 == 0 { 0.1 } else { -0.1 }).clamp(0.0, 1.0)).collect();
+        let b: Vec<f32> = a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v + if i % 2 == 0 { 0.1 } else { -0.1 }).clamp(0.0, 1.0))
+            .collect();
         let s = ssim(&a, &b, w, h, 3);
         assert!(s < 0.95 && s > 0.0, "{s}");
     }

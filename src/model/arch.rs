@@ -98,16 +98,28 @@ impl Arch {
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |msg: String| Err(Error::Format(msg));
         if !(1..=MAX_IN_DIMS).contains(&self.in_dims) {
-            return bad(format!("input dimension {} is outside 1..={MAX_IN_DIMS}", self.in_dims));
+            return bad(format!(
+                "input dimension {} is outside 1..={MAX_IN_DIMS}",
+                self.in_dims
+            ));
         }
         if !(1..=MAX_OUT_DIMS).contains(&self.out_dims) {
-            return bad(format!("output dimension {} is outside 1..={MAX_OUT_DIMS}", self.out_dims));
+            return bad(format!(
+                "output dimension {} is outside 1..={MAX_OUT_DIMS}",
+                self.out_dims
+            ));
         }
         if !(2..=MAX_LAYERS).contains(&self.layers) {
-            return bad(format!("layer count {} is outside 2..={MAX_LAYERS}", self.layers));
+            return bad(format!(
+                "layer count {} is outside 2..={MAX_LAYERS}",
+                self.layers
+            ));
         }
         if !(1..=MAX_HIDDEN).contains(&self.hidden) {
-            return bad(format!("hidden width {} is outside 1..={MAX_HIDDEN}", self.hidden));
+            return bad(format!(
+                "hidden width {} is outside 1..={MAX_HIDDEN}",
+                self.hidden
+            ));
         }
         if self.omegas.len() != self.layers - 1 {
             return bad(format!(
@@ -131,12 +143,21 @@ impl Arch {
         let mut specs = Vec::with_capacity(4 * self.layers);
         for i in 0..self.hidden_layers() {
             let mask_in = if i == 0 { self.in_dims } else { self.hidden };
-            specs.push(spec(format!("hidden.{i}.mask.weight"), vec![self.hidden, mask_in]));
+            specs.push(spec(
+                format!("hidden.{i}.mask.weight"),
+                vec![self.hidden, mask_in],
+            ));
             specs.push(spec(format!("hidden.{i}.mask.bias"), vec![self.hidden]));
-            specs.push(spec(format!("hidden.{i}.basis.weight"), vec![self.hidden, self.in_dims]));
+            specs.push(spec(
+                format!("hidden.{i}.basis.weight"),
+                vec![self.hidden, self.in_dims],
+            ));
             specs.push(spec(format!("hidden.{i}.basis.bias"), vec![self.hidden]));
         }
-        specs.push(spec("output.weight".into(), vec![self.out_dims, self.hidden]));
+        specs.push(spec(
+            "output.weight".into(),
+            vec![self.out_dims, self.hidden],
+        ));
         specs.push(spec("output.bias".into(), vec![self.out_dims]));
         specs
     }
@@ -152,7 +173,10 @@ impl Arch {
 
     /// Number of parameters.
     pub fn parameter_count(&self) -> usize {
-        self.tensor_specs().iter().map(|s| s.shape.iter().product::<usize>()).sum()
+        self.tensor_specs()
+            .iter()
+            .map(|s| s.shape.iter().product::<usize>())
+            .sum()
     }
 }
 

@@ -43,7 +43,11 @@ pub fn init_network(arch: &Arch, seed: u64) -> Network {
             let data = (0..n)
                 .map(|_| rng.random_range(-bound..bound) as f32)
                 .collect();
-            Tensor { name: spec.name, shape: spec.shape, data }
+            Tensor {
+                name: spec.name,
+                shape: spec.shape,
+                data,
+            }
         })
         .collect();
     Network::new(arch.clone(), tensors).expect("initialised tensors match their specs")

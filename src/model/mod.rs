@@ -29,7 +29,11 @@ impl Tensor {
     /// Number of rows for per-row quantisation: `shape[0]` of a 2-D
     /// tensor, 1 for a 1-D tensor (FORMAT.md §6.3).
     pub fn rows(&self) -> usize {
-        if self.shape.len() >= 2 { self.shape[0] } else { 1 }
+        if self.shape.len() >= 2 {
+            self.shape[0]
+        } else {
+            1
+        }
     }
 }
 
@@ -62,10 +66,16 @@ impl Network {
                 )));
             }
             if t.data.len() != spec.shape.iter().product::<usize>() {
-                return Err(Error::Format(format!("tensor `{}` has the wrong length", t.name)));
+                return Err(Error::Format(format!(
+                    "tensor `{}` has the wrong length",
+                    t.name
+                )));
             }
             if let Some(v) = t.data.iter().find(|v| !v.is_finite()) {
-                return Err(Error::Format(format!("tensor `{}` holds a non-finite value {v}", t.name)));
+                return Err(Error::Format(format!(
+                    "tensor `{}` holds a non-finite value {v}",
+                    t.name
+                )));
             }
         }
         Ok(Self { arch, tensors })

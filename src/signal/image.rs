@@ -39,7 +39,12 @@ impl Image {
             let start = (y * self.width + x0) * c;
             data.extend_from_slice(&self.data[start..start + w * c]);
         }
-        Ok(Image { width: w, height: h, data, ..self.clone() })
+        Ok(Image {
+            width: w,
+            height: h,
+            data,
+            ..self.clone()
+        })
     }
 }
 
@@ -57,10 +62,14 @@ pub fn load(path: impl AsRef<Path>) -> Result<Image, Error> {
     if reader.format().is_none() {
         return Err(fail("not a PNG or JPEG image".into()));
     }
-    let img = reader.decode().map_err(|e| fail(format!("cannot decode the image: {e}")))?;
+    let img = reader
+        .decode()
+        .map_err(|e| fail(format!("cannot decode the image: {e}")))?;
     let (width, height) = (img.width() as usize, img.height() as usize);
     if (width * height) as u64 > MAX_INPUT_PIXELS {
-        return Err(fail(format!("{width}x{height} exceeds the input limit of {MAX_INPUT_PIXELS} pixels")));
+        return Err(fail(format!(
+            "{width}x{height} exceeds the input limit of {MAX_INPUT_PIXELS} pixels"
+        )));
     }
     use image::DynamicImage as D;
     let scale8 = |v: &[u8]| v.iter().map(|&b| b as f32 / 255.0).collect::<Vec<_>>();
@@ -76,7 +85,13 @@ pub fn load(path: impl AsRef<Path>) -> Result<Image, Error> {
         D::ImageRgba16(i) => (Layout::Rgba, 16, scale16(i.as_raw())),
         other => return Err(fail(format!("unsupported pixel type {:?}", other.color()))),
     };
-    Ok(Image { width, height, layout, bit_depth, data })
+    Ok(Image {
+        width,
+        height,
+        layout,
+        bit_depth,
+        data,
+    })
 }
 
 /// Quantises a value in [0, 1] to an integer sample of `bit_depth` bits.
@@ -89,7 +104,9 @@ pub fn to_sample(v: f32, bit_depth: u8) -> u16 {
 /// writing and re-reading the image would.
 pub fn quantise(values: &mut [f32], bit_depth: u8) {
     let max = ((1u32 << bit_depth) - 1) as f32;
-    values.iter_mut().for_each(|v| *v = to_sample(*v, bit_depth) as f32 / max);
+    values
+        .iter_mut()
+        .for_each(|v| *v = to_sample(*v, bit_depth) as f32 / max);
 }
 
 /// Writes a PNG band by band so that memory stays bounded at any size:
@@ -111,7 +128,11 @@ pub fn write_png<W: Write>(
         Layout::Rgb => png::ColorType::Rgb,
         Layout::Rgba => png::ColorType::Rgba,
     });
-    enc.set_depth(if bit_depth == 16 { png::BitDepth::Sixteen } else { png::BitDepth::Eight });
+    enc.set_depth(if bit_depth == 16 {
+        png::BitDepth::Sixteen
+    } else {
+        png::BitDepth::Eight
+    });
     let mut writer = enc.write_header().map_err(fail)?;
     let mut stream = writer.stream_writer().map_err(fail)?;
     let mut bytes = Vec::new();
@@ -121,11 +142,15 @@ pub fn write_png<W: Write>(
         let values = band(y0, y1);
         bytes.clear();
         if bit_depth == 16 {
-            values.iter().for_each(|&v| bytes.extend_from_slice(&to_sample(v, 16).to_be_bytes()));
+            values
+                .iter()
+                .for_each(|&v| bytes.extend_from_slice(&to_sample(v, 16).to_be_bytes()));
         } else {
             bytes.extend(values.iter().map(|&v| to_sample(v, 8) as u8));
         }
-        stream.write_all(&bytes).map_err(|e| Error::Input(format!("cannot write the PNG: {e}")))?;
+        stream
+            .write_all(&bytes)
+            .map_err(|e| Error::Input(format!("cannot write the PNG: {e}")))?;
         y0 = y1;
     }
     stream.finish().map_err(fail)?;
@@ -139,18 +164,31 @@ mod tests {
     #[test]
     fn png_round_trip_8_and_16_bits() {
         let dir = tempfile::tempdir().unwrap();
-        for (layout, depth) in [(Layout::Gray, 8), (Layout::Rgba, 16), (Layout::Rgb, 8), (Layout::GrayAlpha, 16)] {
+        for (layout, depth) in [
+            (Layout::Gray, 8),
+            (Layout::Rgba, 16),
+            (Layout::Rgb, 8),
+            (Layout::GrayAlpha, 16),
+        ] {
             let (w, h) = (7, 5);
             let c = layout.channels();
             let max = ((1u32 << depth) - 1) as f32;
-            let data: Vec<f32> = (0..w * h * c).map(|i| ((i * 37) % 256) as f32 / 255.0).collect();
+            let data: Vec<f32> = (0..w * h * c)
+                .map(|i| ((i * 37) % 256) as f32 / 255.0)
+                .collect();
             let mut expected = data.clone();
             quantise(&mut expected, depth);
             let path = dir.path().join("x.png");
             let file = std::fs::File::create(&path).unwrap();
-            write_png(file, w, h, layout, depth, 2, |y0, y1| data[y0 * w * c..y1 * w * c].to_vec()).unwrap();
+            write_png(file, w, h, layout, depth, 2, |y0, y1| {
+                data[y0 * w * c..y1 * w * c].to_vec()
+            })
+            .unwrap();
             let img = load(&path).unwrap();
-            assert_eq!((img.width, img.height, img.layout, img.bit_depth), (w, h, layout, depth));
+            assert_eq!(
+                (img.width, img.height, img.layout, img.bit_depth),
+                (w, h, layout, depth)
+            );
             for (a, b) in img.data.iter().zip(&expected) {
                 assert!((a - b).abs() * max < 0.5, "{a} vs {b}");
             }

@@ -18,6 +18,7 @@ pub fn render_rows(
     let coords = image_coords(width, height, y0, y1, signal.convention);
     let mut out = vec![0f32; width * (y1 - y0) * signal.channels()];
     eval.eval(&coords, &mut out);
-    out.iter_mut().for_each(|v| *v = signal.to_value(*v).clamp(0.0, 1.0));
+    out.iter_mut()
+        .for_each(|v| *v = signal.to_value(*v).clamp(0.0, 1.0));
     out
 }

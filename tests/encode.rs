@@ -1,0 +1,273 @@
+//! The encoder end to end: real fits, every input type, determinism and the
+//! command line's handling of bad input.
+#![cfg(feature = "train")]
+
+use scone::encode::{Preset, Settings, encode_image};
+use scone::format::SconeFile;
+use scone::signal::image::load;
+use scone::train::Batch;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn scone(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scone"))
+        .args(args)
+        .output()
+        .expect("scone runs")
+}
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Tiny settings for tests that only check plumbing.
+const TINY: [&str; 8] = [
+    "--iterations",
+    "30",
+    "--width",
+    "16",
+    "--depth",
+    "3",
+    "--quiet",
+    "--lr=1e-3",
+];
+
+#[test]
+fn a_crop_of_a_real_photo_reaches_30_db() {
+    // 64×64 crop of Kodak's kodim23; a small network, full batch.
+    let img = load(sample("kodim23-64x64.png")).unwrap();
+    let mut settings = Settings::preset(Preset::Default);
+    settings.hidden = 64;
+    settings.train.iterations = 600;
+    settings.train.batch = Batch::Full;
+    settings.bits = 16;
+    let enc = encode_image(&img, &settings, &mut |_| {}).unwrap();
+    assert!(enc.psnr >= 30.0, "PSNR {:.2} dB", enc.psnr);
+    assert!(enc.ssim >= 0.85, "SSIM {:.4}", enc.ssim);
+    // The reported PSNR is the decoded file's.
+    let file = SconeFile::from_bytes(&enc.bytes).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(file.metadata.as_deref().unwrap()).unwrap();
+    assert!((meta["psnr_db"].as_f64().unwrap() - enc.psnr).abs() < 1e-3);
+}
+
+#[test]
+fn eight_bit_weights_cost_little_quality() {
+    let img = load(sample("kodim23-64x64.png")).unwrap();
+    let mut settings = Settings::preset(Preset::Default);
+    settings.hidden = 48;
+    settings.train.iterations = 300;
+    settings.train.batch = Batch::Full;
+    let mut psnr = Vec::new();
+    let mut size = Vec::new();
+    for bits in [32, 16, 8] {
+        settings.bits = bits;
+        let enc = encode_image(&img, &settings, &mut |_| {}).unwrap();
+        psnr.push(enc.psnr);
+        size.push(enc.bytes.len());
+    }
+    assert!(size[0] > size[1] && size[1] > size[2], "sizes {size:?}");
+    assert!(
+        psnr[0] - psnr[1] < 0.05,
+        "f16 lost {:.3} dB",
+        psnr[0] - psnr[1]
+    );
+    assert!(
+        psnr[0] - psnr[2] < 1.0,
+        "8 bits lost {:.3} dB",
+        psnr[0] - psnr[2]
+    );
+}
+
+#[test]
+fn same_seed_gives_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        dir.path().join("a.scone"),
+        dir.path().join("b.scone"),
+        dir.path().join("c.scone"),
+    );
+    let input = sample("kodim05-gray-48x32.png");
+    for (out, seed) in [(&a, "7"), (&b, "7"), (&c, "8")] {
+        let mut args = vec![
+            "encode",
+            s(&input),
+            "-o",
+            s(out),
+            "--seed",
+            seed,
+            "--batch",
+            "512",
+        ];
+        args.extend(TINY);
+        let r = scone(&args);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        assert!(
+            r.stdout.is_empty() && r.stderr.is_empty(),
+            "--quiet printed something"
+        );
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    assert_ne!(std::fs::read(&a).unwrap(), std::fs::read(&c).unwrap());
+}
+
+#[test]
+fn every_image_type_encodes_and_decodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (20u32, 12u32);
+    let v8 = |x: u32, y: u32, c: u32| ((x * 11 + y * 7 + c * 50) % 256) as u8;
+    let v16 = |x: u32, y: u32, c: u32| ((x * 2917 + y * 1733 + c * 9000) % 65536) as u16;
+    let images: Vec<(&str, image::DynamicImage)> = vec![
+        (
+            "gray8.png",
+            image::GrayImage::from_fn(w, h, |x, y| image::Luma([v8(x, y, 0)])).into(),
+        ),
+        (
+            "graya8.png",
+            image::GrayAlphaImage::from_fn(w, h, |x, y| image::LumaA([v8(x, y, 0), v8(x, y, 1)]))
+                .into(),
+        ),
+        (
+            "rgba8.png",
+            image::RgbaImage::from_fn(w, h, |x, y| image::Rgba([0, 1, 2, 3].map(|c| v8(x, y, c))))
+                .into(),
+        ),
+        (
+            "rgb16.png",
+            image::ImageBuffer::<image::Rgb<u16>, _>::from_fn(w, h, |x, y| {
+                image::Rgb([0, 1, 2].map(|c| v16(x, y, c)))
+            })
+            .into(),
+        ),
+        (
+            "gray16.png",
+            image::ImageBuffer::<image::Luma<u16>, _>::from_fn(w, h, |x, y| {
+                image::Luma([v16(x, y, 0)])
+            })
+            .into(),
+        ),
+        (
+            "rgb8.jpg",
+            image::RgbImage::from_fn(w, h, |x, y| image::Rgb([0, 1, 2].map(|c| v8(x, y, c))))
+                .into(),
+        ),
+    ];
+    for (name, img) in images {
+        let input = dir.path().join(name);
+        img.save(&input).unwrap();
+        let encoded = dir.path().join(format!("{name}.scone"));
+        let mut args = vec!["encode", s(&input), "-o", s(&encoded)];
+        args.extend(TINY);
+        let r = scone(&args);
+        assert!(
+            r.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        let file = SconeFile::read(&encoded).unwrap();
+        assert_eq!(file.signal.sizes, vec![w, h]);
+        assert_eq!(
+            file.signal.channels(),
+            img.color().channel_count() as usize,
+            "{name}"
+        );
+        let decoded = dir.path().join(format!("{name}.out.png"));
+        let r = scone(&["decode", s(&encoded), "-o", s(&decoded), "--scale", "1.5"]);
+        assert!(
+            r.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        let back = image::open(&decoded).unwrap();
+        assert_eq!((back.width(), back.height()), (30, 18));
+        assert_eq!(back.color().channel_count(), img.color().channel_count());
+    }
+}
+
+#[test]
+fn the_paper_preset_builds_the_paper_network() {
+    let s = Settings::preset(Preset::Paper);
+    let arch = s.arch(2, 3).unwrap();
+    assert_eq!(arch, scone::model::Arch::paper_image(3));
+    assert_eq!(arch.parameter_count(), 192_753);
+    assert_eq!(
+        (s.train.iterations, s.train.lr, s.train.lr_min),
+        (10_000, 1e-4, 1e-6)
+    );
+    assert_eq!(s.train.batch, Batch::Full);
+}
+
+fn assert_fails(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "succeeded: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "not one line: {stderr}"
+    );
+    assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
+}
+
+#[test]
+fn bad_encoder_input_fails_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.scone");
+    let garbage = dir.path().join("garbage.png");
+    std::fs::write(&garbage, b"not an image at all").unwrap();
+    let empty = dir.path().join("empty.png");
+    std::fs::write(&empty, b"").unwrap();
+    let truncated = dir.path().join("truncated.png");
+    let full = std::fs::read(sample("kodim23-64x64.png")).unwrap();
+    std::fs::write(&truncated, &full[..full.len() / 2]).unwrap();
+    let input = s(&sample("kodim23-64x64.png")).to_string();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["encode", "missing.png", "-o", s(&out)], "No such file"),
+        (
+            vec!["encode", s(&garbage), "-o", s(&out)],
+            "not a PNG or JPEG",
+        ),
+        (
+            vec!["encode", s(&empty), "-o", s(&out)],
+            "not a PNG or JPEG",
+        ),
+        (
+            vec!["encode", s(&truncated), "-o", s(&out)],
+            "cannot decode",
+        ),
+        (
+            vec!["encode", &input, "-o", s(&out), "--iterations", "0"],
+            "at least 1",
+        ),
+        (
+            vec!["encode", &input, "-o", s(&out), "--batch", "zero"],
+            "--batch",
+        ),
+        (
+            vec!["encode", &input, "-o", s(&out), "--depth", "1"],
+            "--depth",
+        ),
+        (
+            vec!["encode", &input, "-o", s(&out), "--width", "0"],
+            "hidden width",
+        ),
+        (
+            vec!["encode", &input, "-o", s(&out), "--omegas", "90,60"],
+            "omegas",
+        ),
+        (
+            vec!["encode", &input, "-o", s(&out), "--lr=-1"],
+            "learning rate",
+        ),
+        (vec!["encode", &input, "-o", s(&out), "--bits", "4"], "4"),
+        (vec!["encode", &input, "-o", &input], "over the input"),
+    ];
+    for (args, needle) in cases {
+        assert_fails(&scone(&args), needle);
+        assert!(!out.exists(), "{args:?} left an output");
+    }
+}
