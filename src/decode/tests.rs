@@ -1,0 +1,291 @@
+//! The fast evaluator against the reference.
+
+use super::*;
+use crate::model::{Mask, init_network};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn random_coords(n: usize, d: usize, seed: u64) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n * d)
+        .map(|_| rng.random_range(-1.0f32..=1.0))
+        .collect()
+}
+
+/// Largest absolute difference between the evaluator and the reference,
+/// and the largest reference magnitude.
+fn compare(net: &Network, coords: &[f32], tile: usize) -> (f64, f64) {
+    let ev = Evaluator::new(net);
+    let mut fast = vec![f32::NAN; coords.len() / net.arch.in_dims * net.arch.out_dims];
+    ev.eval_tiled(coords, &mut fast, tile);
+    let coords64: Vec<f64> = coords.iter().map(|&c| c as f64).collect();
+    let slow = eval_reference(net, &coords64);
+    assert_eq!(fast.len(), slow.len());
+    let mut worst = 0.0f64;
+    let mut scale = 0.0f64;
+    for (f, s) in fast.iter().zip(&slow) {
+        assert!(f.is_finite(), "non-finite output {f}");
+        worst = worst.max((*f as f64 - s).abs());
+        scale = scale.max(s.abs());
+    }
+    (worst, scale)
+}
+
+fn assert_close(net: &Network, coords: &[f32], tile: usize) {
+    let (err, scale) = compare(net, coords, tile);
+    assert!(err <= 1e-4, "max error {err:e} (outputs up to {scale:e})");
+}
+
+fn arch(in_dims: usize, out_dims: usize, hidden: usize, omegas: &[f32]) -> Arch {
+    Arch {
+        in_dims,
+        out_dims,
+        layers: omegas.len() + 1,
+        hidden,
+        omega0: 30.0,
+        omegas: omegas.to_vec(),
+        mask: Mask::Sin2,
+    }
+}
+
+/// Multiplies the tensors whose name contains `part` by `factor`.
+fn scale_tensors(net: &mut Network, part: &str, factor: f32) {
+    for t in net.tensors.iter_mut().filter(|t| t.name.contains(part)) {
+        t.data.iter_mut().for_each(|v| *v *= factor);
+    }
+}
+
+/// A network with outputs of order 1: output weights ×50 and every
+/// weight jittered by up to ±20 % so that nothing relies on the
+/// initialisation's symmetries.
+fn loud(arch: &Arch, seed: u64) -> Network {
+    let mut net = init_network(arch, seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+    for t in &mut net.tensors {
+        t.data
+            .iter_mut()
+            .for_each(|v| *v *= rng.random_range(0.8f32..1.2));
+    }
+    scale_tensors(&mut net, "output.weight", 50.0);
+    net
+}
+
+#[test]
+fn paper_image_model_matches_the_reference() {
+    let net = init_network(&Arch::paper_image(3), 1);
+    // 2000 = 15 tiles of 128 and a partial one.
+    assert_close(&net, &random_coords(2000, 2, 2), TILE_POINTS);
+}
+
+#[test]
+fn loud_paper_image_model_matches_the_reference() {
+    let net = loud(&Arch::paper_image(3), 3);
+    let (err, scale) = compare(&net, &random_coords(1500, 2, 4), TILE_POINTS);
+    assert!(
+        scale > 0.5,
+        "outputs should be of order 1, largest is {scale}"
+    );
+    assert!(err <= 1e-4, "max error {err:e} (outputs up to {scale:e})");
+    assert!(
+        err <= 2e-5 * scale,
+        "max error {err:e} is large relative to outputs up to {scale:e}"
+    );
+}
+
+#[test]
+fn three_input_deep_model_matches_the_reference() {
+    let a = arch(3, 1, 64, &[70.0, 70.0, 60.0, 50.0, 40.0, 40.0, 30.0]);
+    assert_close(&init_network(&a, 5), &random_coords(700, 3, 6), TILE_POINTS);
+    let net = loud(&a, 7);
+    let (err, scale) = compare(&net, &random_coords(700, 3, 8), TILE_POINTS);
+    assert!(
+        scale > 0.2,
+        "outputs should be of order 1, largest is {scale}"
+    );
+    assert!(
+        err <= 1e-4 && err <= 2e-5 * scale,
+        "max error {err:e} (outputs up to {scale:e})"
+    );
+}
+
+#[test]
+fn one_hidden_layer_models_match_the_reference() {
+    for d in 1..=3 {
+        let a = arch(d, 2, 40, &[45.0]);
+        assert_close(
+            &init_network(&a, 9),
+            &random_coords(300, d, 10),
+            TILE_POINTS,
+        );
+        assert_close(&loud(&a, 11), &random_coords(300, d, 12), TILE_POINTS);
+    }
+}
+
+#[test]
+fn odd_sizes_and_tiles() {
+    let a = arch(2, 4, 30, &[60.0, 30.0, 10.0]);
+    let net = loud(&a, 13);
+    for n in [0, 1, 2, 7, 127, 128, 129, 300] {
+        let coords = random_coords(n, 2, 14 + n as u64);
+        for tile in [1, 5, 8, TILE_POINTS] {
+            assert_close(&net, &coords, tile);
+        }
+    }
+}
+
+#[test]
+fn portable_build_matches_the_reference() {
+    // The element-wise kernels without AVX2 and FMA, which this CPU would
+    // otherwise never run.
+    let net = loud(&arch(3, 2, 40, &[60.0, 40.0]), 25);
+    let mut ev = Evaluator::new(&net);
+    ev.avx2 = false;
+    let coords = random_coords(333, 3, 26);
+    let mut fast = vec![0.0f32; 333 * 2];
+    ev.eval(&coords, &mut fast);
+    let slow = eval_reference(&net, &coords.iter().map(|&c| c as f64).collect::<Vec<_>>());
+    let worst = fast
+        .iter()
+        .zip(&slow)
+        .map(|(f, s)| (*f as f64 - s).abs())
+        .fold(0.0, f64::max);
+    assert!(worst <= 1e-4, "max error {worst:e}");
+}
+
+#[test]
+fn eval_point_matches_eval() {
+    let net = loud(&Arch::paper_image(3), 15);
+    let ev = Evaluator::new(&net);
+    let coords = random_coords(300, 2, 16);
+    let mut out = vec![0.0; 300 * 3];
+    ev.eval(&coords, &mut out);
+    for (p, x) in coords.chunks_exact(2).enumerate() {
+        let one = ev.eval_point(x);
+        for c in 0..3 {
+            assert!(
+                (one[c] - out[3 * p + c]).abs() <= 1e-5,
+                "point {p}: {one:?} vs {:?}",
+                &out[3 * p..3 * p + 3]
+            );
+        }
+    }
+    assert_eq!(ev.macs_per_point(), Arch::paper_image(3).macs_per_point());
+    assert_eq!(ev.arch(), &Arch::paper_image(3));
+}
+
+#[test]
+fn result_does_not_depend_on_thread_count() {
+    let a = arch(3, 2, 48, &[50.0, 40.0, 30.0]);
+    let ev = Evaluator::new(&loud(&a, 17));
+    let coords = random_coords(10 * TILE_POINTS + 17, 3, 18);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut out = vec![0.0f32; coords.len() / 3 * 2];
+        pool.install(|| ev.eval(&coords, &mut out));
+        out
+    };
+    let one = run(1);
+    for threads in [2, 3, 5] {
+        let many = run(threads);
+        assert!(
+            one.iter()
+                .zip(&many)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{threads} threads"
+        );
+    }
+}
+
+#[test]
+#[should_panic(expected = "output values")]
+fn wrong_output_length_panics() {
+    let ev = Evaluator::new(&init_network(&arch(2, 3, 8, &[30.0]), 19));
+    ev.eval(&[0.0; 4], &mut [0.0; 5]);
+}
+
+/// Throughput on the paper image model at 768 × 512 against the plain
+/// gemm ceiling, on all threads and on one. Run with
+/// `cargo test --release --lib decode::tests::throughput -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn throughput() {
+    use crate::signal::grid::{Convention, image_coords};
+    let (w, h) = (768, 512);
+    let n = w * h;
+    let net = loud(&Arch::paper_image(3), 21);
+    let ev = Evaluator::new(&net);
+    let coords = image_coords(w, h, 0, h, Convention::CellCentre);
+    let mut out = vec![0.0f32; n * 3];
+    let tiles = [64, 96, 128, 192, 256, 512];
+    // Best of several interleaved rounds: the figures should show what the
+    // code can do, not how busy the machine was at one moment.
+    let rounds = 7;
+    for threads in [rayon::current_num_threads(), 1] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut best = vec![f64::INFINITY; tiles.len()];
+        let mut ceiling = 0.0f64;
+        pool.install(|| {
+            for _ in 0..rounds {
+                for (i, &tile) in tiles.iter().enumerate() {
+                    let start = Instant::now();
+                    ev.eval_tiled(&coords, &mut out, tile);
+                    best[i] = best[i].min(start.elapsed().as_secs_f64());
+                }
+                ceiling = ceiling.max(gemm_ceiling_gmacs(n, 250, 250, 1));
+            }
+        });
+        for (tile, secs) in tiles.iter().zip(&best) {
+            let gmacs = (ev.macs_per_point() * n) as f64 / secs / 1e9;
+            let mark = if *tile == TILE_POINTS {
+                " (default)"
+            } else {
+                ""
+            };
+            println!(
+                "{threads} threads, tile {tile:3}: evaluator {gmacs:5.1} GMAC/s, {:4.0} % of \
+                 plain gemm {ceiling:.1} GMAC/s{mark}",
+                100.0 * gmacs / ceiling
+            );
+        }
+    }
+}
+
+/// Nanoseconds per hidden unit per point of the element-wise kernels,
+/// single-threaded. Run like [`throughput`].
+#[test]
+#[ignore]
+fn elementwise_cost() {
+    let a = Arch::paper_image(3);
+    let ev = Evaluator::new(&loud(&a, 23));
+    let ts = TILE_POINTS;
+    let coords = random_coords(ts, 2, 24);
+    let xt: Vec<f32> = (0..2)
+        .flat_map(|k| coords.iter().skip(k).step_by(2).copied())
+        .collect();
+    let xs: [&[f32]; 2] = [&xt[..ts], &xt[ts..]];
+    let mut z = vec![0.5f32; a.hidden * ts];
+    let reps = 2000;
+    for first in [true, false] {
+        let mut best = f64::INFINITY;
+        for _ in 0..5 {
+            let start = Instant::now();
+            for _ in 0..reps {
+                if first {
+                    elementwise::<2, true>(ev.avx2, &ev.hidden[0], xs, &mut z, ts);
+                } else {
+                    z.iter_mut().for_each(|v| *v = v.abs());
+                    elementwise::<2, false>(ev.avx2, &ev.hidden[1], xs, &mut z, ts);
+                }
+            }
+            best = best.min(start.elapsed().as_secs_f64());
+        }
+        let ns = best * 1e9 / (reps * a.hidden * ts) as f64;
+        println!("first layer {first}: {ns:.3} ns per unit per point");
+    }
+}
