@@ -1,0 +1,469 @@
+//! The encoder: fits a SCONE network to (coordinate, target) pairs with
+//! burn, on the CPU or (feature `cuda`) an NVIDIA GPU.
+//!
+//! The public API is free of burn types so that callers need not pick a
+//! backend: [`fit`] takes a plain [`Network`] and returns one.
+
+mod fused;
+mod kernels;
+mod model;
+
+pub use model::{SconeLayer, SconeModel};
+
+use std::time::Instant;
+
+use burn::backend::{Autodiff, Flex, NdArray};
+use burn::module::AutodiffModule;
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{ElementConversion, Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::Error;
+use crate::model::{Arch, Network, init_network};
+use fused::SconeLayerOp;
+
+/// The CPU backend [`Device::Cpu`] trains on: the faster of burn's CPU
+/// backends on this workload (see [`time_step`]), with each hidden layer run
+/// as one fused operation (see `kernels`).
+type CpuTrainBackend = Autodiff<Flex>;
+
+/// Which coordinates each step trains on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Batch {
+    /// Every coordinate, every step.
+    Full,
+    /// This many coordinates drawn uniformly (with replacement) per step; a
+    /// size at or above the data's length trains on the full batch.
+    Random(usize),
+}
+
+/// Hyperparameters of one fit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// Number of optimiser steps.
+    pub iterations: usize,
+    /// Learning rate at the first step.
+    pub lr: f64,
+    /// Learning rate the cosine schedule ends at.
+    pub lr_min: f64,
+    /// Batch selection.
+    pub batch: Batch,
+    /// Seed for batch sampling.
+    pub seed: u64,
+}
+
+impl TrainConfig {
+    /// The paper's image setting: 10 000 full-batch steps, learning rate
+    /// 1e-4 decaying to 1e-6.
+    pub fn paper() -> Self {
+        Self {
+            iterations: 10_000,
+            lr: 1e-4,
+            lr_min: 1e-6,
+            batch: Batch::Full,
+            seed: 0,
+        }
+    }
+
+    /// The learning rate of step `t` (0-based): cosine decay from `lr` to
+    /// `lr_min` over `iterations` steps.
+    pub fn lr_at(&self, t: usize) -> f64 {
+        let progress = t as f64 / self.iterations.max(1) as f64;
+        self.lr_min
+            + 0.5 * (self.lr - self.lr_min) * (1.0 + (std::f64::consts::PI * progress).cos())
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::Parameter(format!(
+                "learning rate {} must be positive",
+                self.lr
+            )));
+        }
+        if !(self.lr_min.is_finite() && self.lr_min >= 0.0) {
+            return Err(Error::Parameter(format!(
+                "final learning rate {} must be non-negative",
+                self.lr_min
+            )));
+        }
+        if self.batch == Batch::Random(0) {
+            return Err(Error::Parameter("batch size must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A source of (coordinate, target) pairs, indexed `0..len()`.
+///
+/// Implementations may compute pairs on demand, so that a large signal (a
+/// video) need never be held as one grid of coordinates.
+pub trait TrainData: Sync {
+    /// Coordinates per pair.
+    fn in_dims(&self) -> usize;
+    /// Target values per pair.
+    fn out_dims(&self) -> usize;
+    /// Number of pairs.
+    fn len(&self) -> usize;
+    /// Whether there are no pairs.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Replaces the contents of `coords` (`[indices.len(), in_dims]`) and
+    /// `targets` (`[indices.len(), out_dims]`), row-major, with the pairs at
+    /// `indices`.
+    fn gather(&self, indices: &[usize], coords: &mut Vec<f32>, targets: &mut Vec<f32>);
+    /// Replaces the contents of `coords` and `targets` with every pair, in
+    /// index order.
+    fn all(&self, coords: &mut Vec<f32>, targets: &mut Vec<f32>);
+}
+
+/// Pairs held in memory, e.g. every pixel of an image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GridData {
+    /// `[len, in_dims]`, row-major, in [−1, 1].
+    pub coords: Vec<f32>,
+    /// `[len, out_dims]`, row-major, in [−1, 1].
+    pub targets: Vec<f32>,
+    in_dims: usize,
+    out_dims: usize,
+}
+
+impl GridData {
+    /// Wraps coordinates and targets after checking that they hold the same
+    /// number of pairs.
+    pub fn new(
+        coords: Vec<f32>,
+        targets: Vec<f32>,
+        in_dims: usize,
+        out_dims: usize,
+    ) -> Result<Self, Error> {
+        if in_dims == 0 || out_dims == 0 {
+            return Err(Error::Parameter(
+                "training data needs at least one input and output".into(),
+            ));
+        }
+        if !coords.len().is_multiple_of(in_dims)
+            || !targets.len().is_multiple_of(out_dims)
+            || coords.len() / in_dims != targets.len() / out_dims
+        {
+            return Err(Error::Parameter(format!(
+                "{} coordinates of dimension {in_dims} do not pair with {} targets of dimension {out_dims}",
+                coords.len(),
+                targets.len()
+            )));
+        }
+        Ok(Self {
+            coords,
+            targets,
+            in_dims,
+            out_dims,
+        })
+    }
+}
+
+impl TrainData for GridData {
+    fn in_dims(&self) -> usize {
+        self.in_dims
+    }
+
+    fn out_dims(&self) -> usize {
+        self.out_dims
+    }
+
+    fn len(&self) -> usize {
+        self.coords.len() / self.in_dims
+    }
+
+    fn gather(&self, indices: &[usize], coords: &mut Vec<f32>, targets: &mut Vec<f32>) {
+        let (d, o) = (self.in_dims, self.out_dims);
+        coords.clear();
+        targets.clear();
+        coords.reserve(indices.len() * d);
+        targets.reserve(indices.len() * o);
+        for &i in indices {
+            coords.extend_from_slice(&self.coords[i * d..(i + 1) * d]);
+            targets.extend_from_slice(&self.targets[i * o..(i + 1) * o]);
+        }
+    }
+
+    fn all(&self, coords: &mut Vec<f32>, targets: &mut Vec<f32>) {
+        coords.clone_from(&self.coords);
+        targets.clone_from(&self.targets);
+    }
+}
+
+/// Progress after one step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepReport {
+    /// Index of the step just taken, `0 .. iterations`.
+    pub step: usize,
+    /// Total steps.
+    pub iterations: usize,
+    /// Mean squared error on this step's batch, before its update.
+    pub loss: f32,
+    /// Learning rate this step used.
+    pub lr: f64,
+}
+
+/// Where to train.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Device {
+    /// The CPU, all cores.
+    Cpu,
+    /// The first NVIDIA GPU (needs feature `cuda`).
+    Cuda,
+}
+
+/// Fits `init` to `data`, calling `progress` after every step, and returns
+/// the trained network.
+///
+/// The same seed, input and machine give the same weights.
+pub fn fit(
+    init: Network,
+    data: &dyn TrainData,
+    cfg: &TrainConfig,
+    device: Device,
+    progress: &mut dyn FnMut(&StepReport),
+) -> Result<Network, Error> {
+    cfg.validate()?;
+    let arch = &init.arch;
+    if data.in_dims() != arch.in_dims || data.out_dims() != arch.out_dims {
+        return Err(Error::Parameter(format!(
+            "the network maps {} coordinates to {} values, the data {} to {}",
+            arch.in_dims,
+            arch.out_dims,
+            data.in_dims(),
+            data.out_dims()
+        )));
+    }
+    if data.is_empty() {
+        return Err(Error::Parameter("there is nothing to train on".into()));
+    }
+    if cfg.iterations == 0 {
+        return Ok(init);
+    }
+    match device {
+        Device::Cpu => {
+            let cpu = (&Default::default(), model::forward_fused as Forward<_>);
+            fit_on::<CpuTrainBackend>(&init, data, cfg, cpu, progress)
+        }
+        Device::Cuda => fit_cuda(&init, data, cfg, progress),
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn fit_cuda(
+    init: &Network,
+    data: &dyn TrainData,
+    cfg: &TrainConfig,
+    progress: &mut dyn FnMut(&StepReport),
+) -> Result<Network, Error> {
+    use burn::backend::Cuda;
+    use burn::backend::cuda::CudaDevice;
+    let cuda = (&CudaDevice::default(), SconeModel::forward as Forward<_>);
+    fit_on::<Autodiff<Cuda>>(init, data, cfg, cuda, progress)
+}
+
+#[cfg(not(feature = "cuda"))]
+fn fit_cuda(
+    _init: &Network,
+    _data: &dyn TrainData,
+    _cfg: &TrainConfig,
+    _progress: &mut dyn FnMut(&StepReport),
+) -> Result<Network, Error> {
+    Err(Error::Parameter(
+        "this build has no CUDA support; rebuild with --features cuda".into(),
+    ))
+}
+
+/// A forward pass the trainer can use: [`SconeModel::forward`] or its fused
+/// form.
+type Forward<B> = fn(&SconeModel<B>, Tensor<B, 2>) -> Tensor<B, 2>;
+
+/// The model and its optimiser on backend `B`.
+struct Trainer<B: AutodiffBackend> {
+    forward: Forward<B>,
+    /// Always `Some` between steps; the optimiser consumes and returns it.
+    model: Option<SconeModel<B>>,
+    optim: burn::optim::adaptor::OptimizerAdaptor<burn::optim::Adam, SconeModel<B>, B>,
+    device: B::Device,
+}
+
+impl<B: AutodiffBackend> Trainer<B> {
+    fn new(init: &Network, device: &B::Device, forward: Forward<B>) -> Self {
+        let optim = AdamConfig::new()
+            .with_beta_1(0.9)
+            .with_beta_2(0.999)
+            .with_epsilon(1e-8)
+            .init();
+        Self {
+            forward,
+            model: Some(SconeModel::from_network(init, device)),
+            optim,
+            device: device.clone(),
+        }
+    }
+
+    /// Uploads `[rows, cols]` host values.
+    fn upload(&self, values: Vec<f32>, cols: usize) -> Tensor<B, 2> {
+        let rows = values.len() / cols;
+        Tensor::from_data(TensorData::new(values, [rows, cols]), &self.device)
+    }
+
+    /// One Adam step on `(x, y)` at learning rate `lr`; returns the loss
+    /// before the update, or an error (and no update) if it is not finite.
+    fn step(&mut self, x: Tensor<B, 2>, y: Tensor<B, 2>, lr: f64) -> Result<f32, f32> {
+        let model = self
+            .model
+            .take()
+            .expect("the model is present between steps");
+        let pred = (self.forward)(&model, x);
+        let loss = pred.sub(y).square().mean();
+        let value: f32 = loss.clone().into_scalar().elem();
+        if !value.is_finite() {
+            self.model = Some(model);
+            return Err(value);
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        self.model = Some(self.optim.step(lr, model, grads));
+        Ok(value)
+    }
+
+    fn into_network(self) -> Network {
+        self.model
+            .expect("the model is present between steps")
+            .valid()
+            .to_network()
+    }
+}
+
+fn fit_on<B: AutodiffBackend>(
+    init: &Network,
+    data: &dyn TrainData,
+    cfg: &TrainConfig,
+    (device, forward): (&B::Device, Forward<B>),
+    progress: &mut dyn FnMut(&StepReport),
+) -> Result<Network, Error> {
+    let mut trainer = Trainer::<B>::new(init, device, forward);
+    let (d, o) = (data.in_dims(), data.out_dims());
+    let mut coords = Vec::new();
+    let mut targets = Vec::new();
+    let batch = match cfg.batch {
+        Batch::Random(b) if b < data.len() => Some(b),
+        _ => None,
+    };
+    let full = if batch.is_none() {
+        data.all(&mut coords, &mut targets);
+        let x = trainer.upload(std::mem::take(&mut coords), d);
+        let y = trainer.upload(std::mem::take(&mut targets), o);
+        Some((x, y))
+    } else {
+        None
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut indices = Vec::new();
+    for t in 0..cfg.iterations {
+        let (x, y) = match (&full, batch) {
+            (Some((x, y)), _) => (x.clone(), y.clone()),
+            (None, Some(b)) => {
+                indices.clear();
+                indices.extend((0..b).map(|_| rng.random_range(0..data.len())));
+                data.gather(&indices, &mut coords, &mut targets);
+                (
+                    trainer.upload(std::mem::take(&mut coords), d),
+                    trainer.upload(std::mem::take(&mut targets), o),
+                )
+            }
+            (None, None) => unreachable!("either a full batch or a batch size"),
+        };
+        let lr = cfg.lr_at(t);
+        let loss = trainer.step(x, y, lr).map_err(|v| {
+            Error::Train(format!(
+                "the loss became {v} at step {}; try a lower learning rate",
+                t + 1
+            ))
+        })?;
+        progress(&StepReport {
+            step: t,
+            iterations: cfg.iterations,
+            loss,
+            lr,
+        });
+    }
+    Ok(trainer.into_network())
+}
+
+/// A CPU backend [`time_step`] can measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CpuBackend {
+    /// burn-flex.
+    Flex,
+    /// burn-ndarray.
+    NdArray,
+}
+
+/// Mean seconds per full-batch training step (forward, backward, Adam) of
+/// `arch` on `points` random pairs, over `reps` steps after one warm-up.
+pub fn time_step(arch: &Arch, points: usize, backend: CpuBackend, reps: usize) -> f64 {
+    time_step_with(arch, points, backend, reps, true)
+}
+
+/// [`time_step`], optionally with burn's own ops for the hidden layers
+/// instead of the fused kernels.
+fn time_step_with(
+    arch: &Arch,
+    points: usize,
+    backend: CpuBackend,
+    reps: usize,
+    fused: bool,
+) -> f64 {
+    fn pick<B: SconeLayerOp>(fused: bool) -> Forward<B> {
+        if fused {
+            model::forward_fused
+        } else {
+            SconeModel::forward
+        }
+    }
+    match backend {
+        CpuBackend::Flex => {
+            let device = Default::default();
+            time_step_on::<Autodiff<Flex>>(arch, points, reps, (&device, pick(fused)))
+        }
+        CpuBackend::NdArray => {
+            let device = Default::default();
+            time_step_on::<Autodiff<NdArray>>(arch, points, reps, (&device, pick(fused)))
+        }
+    }
+}
+
+fn time_step_on<B: AutodiffBackend>(
+    arch: &Arch,
+    points: usize,
+    reps: usize,
+    (device, forward): (&B::Device, Forward<B>),
+) -> f64 {
+    let net = init_network(arch, 0);
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let coords = (0..points * arch.in_dims)
+        .map(|_| rng.random_range(-1f32..1.0))
+        .collect();
+    let targets = (0..points * arch.out_dims)
+        .map(|_| rng.random_range(-1f32..1.0))
+        .collect();
+    let mut trainer = Trainer::<B>::new(&net, device, forward);
+    let x = trainer.upload(coords, arch.in_dims);
+    let y = trainer.upload(targets, arch.out_dims);
+    // Small learning rate: the weights must stay finite however many steps
+    // are timed.
+    let _ = trainer.step(x.clone(), y.clone(), 1e-6);
+    let start = Instant::now();
+    for _ in 0..reps {
+        let _ = trainer.step(x.clone(), y.clone(), 1e-6);
+    }
+    start.elapsed().as_secs_f64() / reps.max(1) as f64
+}
+
+#[cfg(test)]
+mod tests;

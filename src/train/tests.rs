@@ -1,0 +1,369 @@
+use super::*;
+use crate::model::Mask;
+use burn::backend::Flex;
+
+fn small_arch(out_dims: usize) -> Arch {
+    Arch {
+        in_dims: 2,
+        out_dims,
+        layers: 3,
+        hidden: 32,
+        omega0: 30.0,
+        omegas: vec![30.0, 10.0],
+        mask: Mask::Sin2,
+    }
+}
+
+/// A smooth RGB pattern on an `n`×`n` grid of pixel centres.
+fn pattern(n: usize) -> GridData {
+    let mut coords = Vec::with_capacity(n * n * 2);
+    let mut targets = Vec::with_capacity(n * n * 3);
+    for j in 0..n {
+        for i in 0..n {
+            let x = (2 * i + 1) as f32 / n as f32 - 1.0;
+            let y = (2 * j + 1) as f32 / n as f32 - 1.0;
+            coords.extend([x, y]);
+            targets.extend([
+                (3.0 * x).sin() * 0.8,
+                (2.0 * y + x).cos() * 0.7,
+                (x * y * 4.0).sin() * 0.6,
+            ]);
+        }
+    }
+    GridData::new(coords, targets, 2, 3).unwrap()
+}
+
+fn small_config() -> TrainConfig {
+    TrainConfig {
+        iterations: 300,
+        lr: 1e-3,
+        lr_min: 1e-5,
+        batch: Batch::Full,
+        seed: 1,
+    }
+}
+
+#[test]
+fn round_trip_is_exact() {
+    let net = init_network(&Arch::paper_image(3), 5);
+    let model = SconeModel::<Flex>::from_network(&net, &Default::default());
+    assert_eq!(model.to_network(), net);
+}
+
+#[test]
+fn forward_matches_the_reference_evaluator() {
+    let net = init_network(&Arch::paper_image(3), 11);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let n = 257;
+    let coords: Vec<f64> = (0..n * 2).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let expected = crate::decode::reference::eval_reference(&net, &coords);
+
+    let device = Default::default();
+    let model = SconeModel::<Autodiff<Flex>>::from_network(&net, &device);
+    let x = coords.iter().map(|&c| c as f32).collect::<Vec<_>>();
+    let x = Tensor::<Autodiff<Flex>, 2>::from_data(TensorData::new(x, [n, 2]), &device);
+    let plain = model
+        .forward(x.clone())
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
+    let fused = model::forward_fused(&model, x)
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
+    for got in [plain, fused] {
+        assert_eq!(got.len(), expected.len());
+        for (k, (g, e)) in got.iter().zip(&expected).enumerate() {
+            assert!(
+                (*g as f64 - e).abs() < 1e-4,
+                "value {k}: burn {g}, reference {e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn forward_matches_the_decoder() {
+    let net = init_network(&small_arch(3), 4);
+    let data = pattern(8);
+    let device = Default::default();
+    let model = SconeModel::<Flex>::from_network(&net, &device);
+    let x = Tensor::<Flex, 2>::from_data(TensorData::new(data.coords.clone(), [64, 2]), &device);
+    let got = model.forward(x).into_data().to_vec::<f32>().unwrap();
+    let mut out = vec![0f32; 64 * 3];
+    crate::decode::Evaluator::new(&net).eval(&data.coords, &mut out);
+    for (g, e) in got.iter().zip(&out) {
+        assert!((g - e).abs() < 1e-4, "burn {g}, decoder {e}");
+    }
+}
+
+#[test]
+fn fused_forward_matches_the_plain_forward() {
+    let net = init_network(&Arch::paper_image(3), 12);
+    let data = pattern(24);
+    let device = Default::default();
+    let model = SconeModel::<Autodiff<Flex>>::from_network(&net, &device);
+    let x = Tensor::<Autodiff<Flex>, 2>::from_data(TensorData::new(data.coords, [576, 2]), &device);
+    let plain = model
+        .forward(x.clone())
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
+    let fused = model::forward_fused(&model, x)
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
+    for (p, f) in plain.iter().zip(&fused) {
+        assert!((p - f).abs() < 1e-4, "plain {p}, fused {f}");
+    }
+}
+
+/// Every parameter's gradient of the loss on `data`, by name.
+fn gradients<B: AutodiffBackend>(
+    net: &Network,
+    data: &GridData,
+    forward: Forward<B>,
+) -> Vec<(String, Vec<f32>)> {
+    let device = Default::default();
+    let model = SconeModel::<B>::from_network(net, &device);
+    let n = data.len();
+    let x = Tensor::<B, 2>::from_data(TensorData::new(data.coords.clone(), [n, 2]), &device);
+    let y = Tensor::<B, 2>::from_data(TensorData::new(data.targets.clone(), [n, 3]), &device);
+    let grads = forward(&model, x).sub(y).square().mean().backward();
+    let grad2 = |p: &burn::module::Param<Tensor<B, 2>>| {
+        p.val()
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap()
+    };
+    let grad1 = |p: &burn::module::Param<Tensor<B, 1>>| {
+        p.val()
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap()
+    };
+    let mut out = Vec::new();
+    for (i, l) in model.hidden.iter().enumerate() {
+        out.push((format!("{i}.mask.weight"), grad2(&l.mask_weight)));
+        out.push((format!("{i}.mask.bias"), grad1(&l.mask_bias)));
+        out.push((format!("{i}.basis.weight"), grad2(&l.basis_weight)));
+        out.push((format!("{i}.basis.bias"), grad1(&l.basis_bias)));
+    }
+    out.push(("output.weight".into(), grad2(&model.output_weight)));
+    out.push(("output.bias".into(), grad1(&model.output_bias)));
+    out
+}
+
+#[test]
+fn fused_gradients_match_autodiff() {
+    let mut arch = small_arch(3);
+    arch.layers = 4;
+    arch.omegas = vec![60.0, 30.0, 10.0];
+    let net = init_network(&arch, 3);
+    // More rows than one kernel task, so that partial sums are combined.
+    let data = pattern(40);
+    let plain = gradients::<Autodiff<Flex>>(&net, &data, SconeModel::forward);
+    let fused = gradients::<Autodiff<Flex>>(&net, &data, model::forward_fused);
+    let on_ndarray = gradients::<Autodiff<NdArray>>(&net, &data, model::forward_fused);
+    for (((name, p), (_, f)), (_, nd)) in plain.iter().zip(&fused).zip(&on_ndarray) {
+        let scale = p.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(scale > 0.0, "{name} has no gradient");
+        for ((p, f), nd) in p.iter().zip(f).zip(nd) {
+            assert!(
+                (p - f).abs() <= 1e-4 * scale,
+                "{name}: autodiff {p}, fused {f}"
+            );
+            assert!(
+                (nd - f).abs() <= 1e-5 * scale,
+                "{name}: ndarray {nd}, flex {f}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_small_fit_reduces_the_loss() {
+    let data = pattern(32);
+    let mut losses = Vec::new();
+    let net = fit(
+        init_network(&small_arch(3), 2),
+        &data,
+        &small_config(),
+        Device::Cpu,
+        &mut |r| {
+            assert_eq!((r.step, r.iterations), (losses.len(), 300));
+            losses.push(r.loss);
+        },
+    )
+    .unwrap();
+    assert_eq!(losses.len(), 300);
+    let first = losses[0];
+    let last = *losses.last().unwrap();
+    println!("loss {first} -> {last}");
+    assert!(last * 30.0 < first, "loss went from {first} to {last}");
+
+    // The returned weights are the trained ones: evaluating them gives
+    // about the last reported loss.
+    let device = Default::default();
+    let model = SconeModel::<Flex>::from_network(&net, &device);
+    let x = Tensor::<Flex, 2>::from_data(TensorData::new(data.coords.clone(), [1024, 2]), &device);
+    let pred = model.forward(x).into_data().to_vec::<f32>().unwrap();
+    let mse = pred
+        .iter()
+        .zip(&data.targets)
+        .map(|(p, t)| (p - t) * (p - t))
+        .sum::<f32>()
+        / pred.len() as f32;
+    assert!(mse < last * 2.0, "final mse {mse}, last step loss {last}");
+}
+
+#[test]
+fn same_seed_same_weights() {
+    let data = pattern(16);
+    let cfg = TrainConfig {
+        iterations: 40,
+        batch: Batch::Random(100),
+        ..small_config()
+    };
+    let run = || {
+        let init = init_network(&small_arch(3), 9);
+        fit(init, &data, &cfg, Device::Cpu, &mut |_| {}).unwrap()
+    };
+    let a = run();
+    assert_eq!(a, run());
+    let other = fit(
+        init_network(&small_arch(3), 9),
+        &data,
+        &TrainConfig {
+            seed: 2,
+            ..cfg.clone()
+        },
+        Device::Cpu,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_ne!(a, other, "the seed should change the batches");
+}
+
+#[test]
+fn full_batch_fits_are_deterministic_on_the_paper_model() {
+    // Large enough for the backends' multi-threaded paths.
+    let data = {
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let n = 8192;
+        let coords = (0..n * 2).map(|_| rng.random_range(-1f32..1.0)).collect();
+        let targets = (0..n * 3).map(|_| rng.random_range(-1f32..1.0)).collect();
+        GridData::new(coords, targets, 2, 3).unwrap()
+    };
+    let cfg = TrainConfig {
+        iterations: 3,
+        lr: 1e-4,
+        lr_min: 1e-6,
+        batch: Batch::Full,
+        seed: 0,
+    };
+    let run = || {
+        let init = init_network(&Arch::paper_image(3), 1);
+        fit(init, &data, &cfg, Device::Cpu, &mut |_| {}).unwrap()
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn cosine_schedule_runs_from_lr_to_lr_min() {
+    let cfg = TrainConfig::paper();
+    assert_eq!(cfg.lr_at(0), 1e-4);
+    assert!((cfg.lr_at(5_000) - (1e-6 + 0.5 * (1e-4 - 1e-6))).abs() < 1e-12);
+    assert!((cfg.lr_at(10_000) - 1e-6).abs() < 1e-15);
+    assert!(cfg.lr_at(9_999) > 1e-6);
+}
+
+#[test]
+fn grid_data_gathers_rows() {
+    let data = GridData::new(
+        vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0],
+        vec![10.0, 11.0, 12.0],
+        2,
+        1,
+    )
+    .unwrap();
+    assert_eq!(data.len(), 3);
+    let (mut c, mut t) = (vec![9.0], vec![]);
+    data.gather(&[2, 0], &mut c, &mut t);
+    assert_eq!(c, [4.0, 5.0, 0.0, 1.0]);
+    assert_eq!(t, [12.0, 10.0]);
+    assert!(GridData::new(vec![0.0; 4], vec![0.0; 3], 2, 1).is_err());
+}
+
+#[test]
+fn mismatched_data_and_bad_settings_are_rejected() {
+    let data = pattern(4);
+    let init = init_network(&small_arch(1), 0);
+    let err = fit(init, &data, &small_config(), Device::Cpu, &mut |_| {});
+    assert!(matches!(err, Err(Error::Parameter(_))));
+    let init = init_network(&small_arch(3), 0);
+    let cfg = TrainConfig {
+        batch: Batch::Random(0),
+        ..small_config()
+    };
+    assert!(matches!(
+        fit(init, &data, &cfg, Device::Cpu, &mut |_| {}),
+        Err(Error::Parameter(_))
+    ));
+}
+
+#[test]
+fn a_diverging_fit_is_reported() {
+    let data = pattern(8);
+    let cfg = TrainConfig {
+        iterations: 50,
+        lr: 1e30,
+        lr_min: 1e30,
+        ..small_config()
+    };
+    let init = init_network(&small_arch(3), 0);
+    let err = fit(init, &data, &cfg, Device::Cpu, &mut |_| {});
+    assert!(matches!(err, Err(Error::Train(_))), "{err:?}");
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_needs_the_feature() {
+    let data = pattern(4);
+    let init = init_network(&small_arch(3), 0);
+    let err = fit(init, &data, &small_config(), Device::Cuda, &mut |_| {});
+    assert!(matches!(err, Err(Error::Parameter(m)) if m.contains("--features cuda")));
+}
+
+/// Seconds per step for the models the presets are chosen from. Slow: run
+/// with `cargo test --release --lib train::tests::step_times -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn step_times() {
+    let preset = |hidden: usize| Arch {
+        hidden,
+        layers: 4,
+        omegas: vec![90.0, 60.0, 30.0],
+        ..Arch::paper_image(3)
+    };
+    let cases = [
+        ("paper", Arch::paper_image(3), 65_536),
+        ("h64 l4", preset(64), 16_384),
+        ("h64 l4", preset(64), 65_536),
+        ("h128 l4", preset(128), 16_384),
+        ("h128 l4", preset(128), 65_536),
+    ];
+    for (name, arch, points) in cases {
+        for backend in [CpuBackend::Flex, CpuBackend::NdArray] {
+            for fused in [true, false] {
+                let reps = if fused { 5 } else { 2 };
+                let t = time_step_with(&arch, points, backend, reps, fused);
+                println!("{name:8} {points:6} points  {backend:?} fused={fused}: {t:.4} s/step");
+            }
+        }
+    }
+}
