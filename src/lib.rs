@@ -6,6 +6,7 @@
 //! [`format`] reads and writes the `.scone` container (spec/FORMAT.md);
 //! [`decode`] evaluates the network on any grid in pure Rust.
 
+pub mod alloc;
 pub mod cli;
 pub mod decode;
 #[cfg(feature = "train")]

@@ -59,6 +59,7 @@ fn options() -> Options {
 }
 
 fn main() {
+    scone::alloc::keep_freed_memory();
     let o = options();
     println!("threads: {}", rayon::current_num_threads());
     training_step(&o);

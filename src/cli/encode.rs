@@ -167,7 +167,7 @@ pub fn run(args: Args) -> Result<(), Error> {
     };
     let start = Instant::now();
     let mut on_step = |r: &StepReport| {
-        if r.step % 10 == 0 || r.step + 1 == r.iterations {
+        if r.step.is_multiple_of(10) || r.step + 1 == r.iterations {
             // Targets span [−1, 1], so peak-to-peak is 2.
             let psnr = 10.0 * (4.0 / r.loss.max(1e-12) as f64).log10();
             bar.set_message(format!("loss {:.3e} psnr {psnr:.2} dB", r.loss));

@@ -35,6 +35,7 @@ enum Command {
 /// Runs the command line; every failure is one line on stderr and exit
 /// status 1 (2 for a usage error).
 pub fn main() -> ExitCode {
+    crate::alloc::keep_freed_memory();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

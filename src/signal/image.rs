@@ -7,6 +7,8 @@ use std::path::Path;
 
 /// Largest input image accepted by the encoder, in pixels.
 pub const MAX_INPUT_PIXELS: u64 = 1 << 26;
+/// Largest input image file accepted, in bytes.
+pub const MAX_INPUT_BYTES: u64 = 1 << 30;
 
 /// An image with samples normalised to [0, 1], row-major, channels
 /// interleaved.
@@ -52,16 +54,24 @@ impl Image {
 pub fn load(path: impl AsRef<Path>) -> Result<Image, Error> {
     let path = path.as_ref();
     let fail = |what: String| Error::Input(format!("{}: {what}", path.display()));
-    let mut reader = image::ImageReader::open(path)
+    let len = std::fs::metadata(path)
         .map_err(|e| Error::io(path, e))?
-        .with_guessed_format()
-        .map_err(|e| Error::io(path, e))?;
+        .len();
+    if len > MAX_INPUT_BYTES {
+        return Err(fail(format!(
+            "{len} bytes exceed the input limit of {MAX_INPUT_BYTES}"
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    // Trust the content, not the file name.
+    let format = match image::guess_format(&bytes) {
+        Ok(f @ (image::ImageFormat::Png | image::ImageFormat::Jpeg)) => f,
+        _ => return Err(fail("not a PNG or JPEG image".into())),
+    };
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(MAX_INPUT_PIXELS * 8);
     reader.limits(limits);
-    if reader.format().is_none() {
-        return Err(fail("not a PNG or JPEG image".into()));
-    }
     let img = reader
         .decode()
         .map_err(|e| fail(format!("cannot decode the image: {e}")))?;
