@@ -162,12 +162,7 @@ pub fn encode_image(
     let targets = img.data.iter().map(|&v| signal.to_target(v)).collect();
     let data = GridData::new(coords, targets, 2, img.channels())?;
     let init = init_network(&arch, settings.train.seed);
-    let mut config = settings.train.clone();
-    // A random batch as large as the image is the image.
-    if matches!(config.batch, Batch::Random(n) if n >= img.width * img.height) {
-        config.batch = Batch::Full;
-    }
-    let net = train::fit(init, &data, &config, settings.device, progress)?;
+    let net = train::fit(init, &data, &settings.train, settings.device, progress)?;
     let encodings = encodings_for_bits(&net, settings.bits)?;
     let mut file = SconeFile {
         signal,
