@@ -43,11 +43,11 @@ impl Settings {
             Preset::Default => Self {
                 preset,
                 layers: 4,
-                hidden: 96,
+                hidden: 128,
                 omega0: 30.0,
                 omegas: vec![90.0, 60.0, 30.0],
                 train: TrainConfig {
-                    iterations: 1500,
+                    iterations: 1200,
                     lr: 2e-3,
                     lr_min: 2e-5,
                     batch: Batch::Random(16_384),

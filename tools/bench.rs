@@ -16,7 +16,7 @@ use scone::model::{Arch, init_network};
 use scone::signal::Convention;
 use scone::signal::grid::image_coords;
 use scone::signal::image::load;
-use scone::train::{CpuBackend, time_step};
+use scone::train::{CpuBackend, Layers, time_step};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -75,12 +75,25 @@ fn training_step(o: &Options) {
         "\n## One training step, paper model ({} parameters), 65,536 coordinates",
         arch.parameter_count()
     );
-    println!("| engine | s/step | vs Flex |");
-    println!("| --- | --- | --- |");
-    let flex = time_step(&arch, 65_536, CpuBackend::Flex, o.reps);
-    let nd = time_step(&arch, 65_536, CpuBackend::NdArray, o.reps);
-    println!("| burn Flex (used by the encoder) | {flex:.3} | 1.00 |");
-    println!("| burn NdArray | {nd:.3} | {:.2} |", nd / flex);
+    println!("| backend | hidden layers | s/step | vs encoder |");
+    println!("| --- | --- | --- | --- |");
+    let cases = [
+        (
+            CpuBackend::Flex,
+            Layers::Fused,
+            "Flex",
+            "fused (the encoder)",
+        ),
+        (CpuBackend::NdArray, Layers::Fused, "NdArray", "fused"),
+        (CpuBackend::Flex, Layers::Plain, "Flex", "burn ops"),
+        (CpuBackend::NdArray, Layers::Plain, "NdArray", "burn ops"),
+    ];
+    let mut base = None;
+    for (backend, layers, name, how) in cases {
+        let secs = time_step(&arch, 65_536, backend, layers, o.reps);
+        let base = *base.get_or_insert(secs);
+        println!("| burn {name} | {how} | {secs:.3} | {:.2} |", secs / base);
+    }
 }
 
 fn decoding(o: &Options) {

@@ -404,10 +404,25 @@ pub enum CpuBackend {
     NdArray,
 }
 
+/// How the hidden layers of a timed step are computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layers {
+    /// One fused autodiff operation per hidden layer (what [`fit`] uses).
+    Fused,
+    /// burn's own tensor operations ([`SconeModel::forward`]).
+    Plain,
+}
+
 /// Mean seconds per full-batch training step (forward, backward, Adam) of
 /// `arch` on `points` random pairs, over `reps` steps after one warm-up.
-pub fn time_step(arch: &Arch, points: usize, backend: CpuBackend, reps: usize) -> f64 {
-    time_step_with(arch, points, backend, reps, true)
+pub fn time_step(
+    arch: &Arch,
+    points: usize,
+    backend: CpuBackend,
+    layers: Layers,
+    reps: usize,
+) -> f64 {
+    time_step_with(arch, points, backend, reps, layers == Layers::Fused)
 }
 
 /// [`time_step`], optionally with burn's own ops for the hidden layers
