@@ -1,43 +1,17 @@
 //! The `scone` command line: decoding, `info`, and its handling of bad
 //! input (one line on stderr, non-zero exit, no partial or clobbered file).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn scone(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scone"))
-        .args(args)
-        .output()
-        .expect("scone runs")
-}
+use common::{assert_fails, s, sample, scone};
+use std::path::PathBuf;
 
 fn vector(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples/vectors")
-        .join(name)
+    sample(&format!("vectors/{name}"))
 }
 
 fn invalid(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples/invalid")
-        .join(name)
-}
-
-/// Asserts a failure with exactly one line on stderr mentioning `needle`.
-fn assert_fails(out: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "succeeded: {stderr}");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "not one line: {stderr}"
-    );
-    assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    sample(&format!("invalid/{name}"))
 }
 
 #[test]

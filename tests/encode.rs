@@ -6,25 +6,10 @@ use scone::encode::{Preset, Settings, encode_image};
 use scone::format::SconeFile;
 use scone::signal::image::load;
 use scone::train::Batch;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn scone(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scone"))
-        .args(args)
-        .output()
-        .expect("scone runs")
-}
+mod common;
 
-fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(name)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{assert_fails, s, sample, scone};
 
 /// Tiny settings for tests that only check plumbing.
 const TINY: [&str; 8] = [
@@ -202,17 +187,6 @@ fn the_paper_preset_builds_the_paper_network() {
         (10_000, 1e-4, 1e-6)
     );
     assert_eq!(s.train.batch, Batch::Full);
-}
-
-fn assert_fails(out: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "succeeded: {stderr}");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "not one line: {stderr}"
-    );
-    assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
 }
 
 #[test]
