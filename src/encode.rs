@@ -84,8 +84,11 @@ impl Settings {
             omegas: self.omegas.clone(),
             mask: Mask::Sin2,
         };
-        arch.validate()
-            .map_err(|e| Error::Parameter(e.to_string().replace("invalid .scone file: ", "")))?;
+        // The same rules that make a file invalid make a request invalid.
+        arch.validate().map_err(|e| match e {
+            Error::Format(m) => Error::Parameter(m),
+            other => other,
+        })?;
         Ok(arch)
     }
 }

@@ -168,8 +168,8 @@ pub fn run(args: Args) -> Result<(), Error> {
     let start = Instant::now();
     let mut on_step = |r: &StepReport| {
         if r.step.is_multiple_of(10) || r.step + 1 == r.iterations {
-            // Targets span [−1, 1], so peak-to-peak is 2.
-            let psnr = 10.0 * (4.0 / r.loss.max(1e-12) as f64).log10();
+            // Targets span [−1, 1]: a loss of 4·MSE on the [0, 1] scale.
+            let psnr = crate::metrics::psnr_from_mse(r.loss as f64 / 4.0);
             bar.set_message(format!("loss {:.3e} psnr {psnr:.2} dB", r.loss));
         }
         bar.set_position(r.step as u64 + 1);

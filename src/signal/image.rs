@@ -26,28 +26,6 @@ impl Image {
     pub fn channels(&self) -> usize {
         self.layout.channels()
     }
-
-    /// The rectangle `x0..x0+w` × `y0..y0+h`.
-    pub fn crop(&self, x0: usize, y0: usize, w: usize, h: usize) -> Result<Image, Error> {
-        if w == 0 || h == 0 || x0 + w > self.width || y0 + h > self.height {
-            return Err(Error::Parameter(format!(
-                "crop {w}x{h}+{x0}+{y0} does not fit a {}x{} image",
-                self.width, self.height
-            )));
-        }
-        let c = self.channels();
-        let mut data = Vec::with_capacity(w * h * c);
-        for y in y0..y0 + h {
-            let start = (y * self.width + x0) * c;
-            data.extend_from_slice(&self.data[start..start + w * c]);
-        }
-        Ok(Image {
-            width: w,
-            height: h,
-            data,
-            ..self.clone()
-        })
-    }
 }
 
 /// Loads a PNG or JPEG (gray, gray+alpha, RGB or RGBA; 8 or 16 bits).

@@ -2,6 +2,18 @@ use super::*;
 use crate::model::Mask;
 use burn::backend::Flex;
 
+/// The outputs of the plain burn forward and of the fused one.
+fn plain_and_fused(
+    model: &SconeModel<Autodiff<Flex>>,
+    x: Tensor<Autodiff<Flex>, 2>,
+) -> (Vec<f32>, Vec<f32>) {
+    let values = |t: Tensor<Autodiff<Flex>, 2>| t.into_data().to_vec::<f32>().unwrap();
+    (
+        values(model.forward(x.clone())),
+        values(model::forward_fused(model, x)),
+    )
+}
+
 fn small_arch(out_dims: usize) -> Arch {
     Arch {
         in_dims: 2,
@@ -62,15 +74,7 @@ fn forward_matches_the_reference_evaluator() {
     let model = SconeModel::<Autodiff<Flex>>::from_network(&net, &device);
     let x = coords.iter().map(|&c| c as f32).collect::<Vec<_>>();
     let x = Tensor::<Autodiff<Flex>, 2>::from_data(TensorData::new(x, [n, 2]), &device);
-    let plain = model
-        .forward(x.clone())
-        .into_data()
-        .to_vec::<f32>()
-        .unwrap();
-    let fused = model::forward_fused(&model, x)
-        .into_data()
-        .to_vec::<f32>()
-        .unwrap();
+    let (plain, fused) = plain_and_fused(&model, x);
     for got in [plain, fused] {
         assert_eq!(got.len(), expected.len());
         for (k, (g, e)) in got.iter().zip(&expected).enumerate() {
@@ -118,15 +122,7 @@ fn fused_forward_matches_the_plain_forward() {
     let device = Default::default();
     let model = SconeModel::<Autodiff<Flex>>::from_network(&net, &device);
     let x = Tensor::<Autodiff<Flex>, 2>::from_data(TensorData::new(data.coords, [576, 2]), &device);
-    let plain = model
-        .forward(x.clone())
-        .into_data()
-        .to_vec::<f32>()
-        .unwrap();
-    let fused = model::forward_fused(&model, x)
-        .into_data()
-        .to_vec::<f32>()
-        .unwrap();
+    let (plain, fused) = plain_and_fused(&model, x);
     for (p, f) in plain.iter().zip(&fused) {
         assert!((p - f).abs() < 1e-4, "plain {p}, fused {f}");
     }
