@@ -2,7 +2,7 @@
 
 use super::bytes::Reader;
 use crate::Error;
-use crate::signal::{Convention, Kind, Layout, SignalInfo};
+use crate::signal::{Convention, Domain, FrameRate, Kind, Layout, SignalInfo};
 
 /// Largest number of samples along one axis (FORMAT.md §4.2).
 pub const MAX_AXIS_SAMPLES: u32 = 1 << 20;
@@ -20,6 +20,17 @@ pub fn encode(s: &SignalInfo) -> Vec<u8> {
     }
     out.extend_from_slice(&s.value_range[0].to_le_bytes());
     out.extend_from_slice(&s.value_range[1].to_le_bytes());
+    // FORMAT.md §4.5, §4.6: the kind's own fields.
+    if let Some(r) = s.frame_rate {
+        out.extend_from_slice(&r.num.to_le_bytes());
+        out.extend_from_slice(&r.den.to_le_bytes());
+    }
+    if let Some(d) = s.domain {
+        for c in d.centre {
+            out.extend_from_slice(&c.to_le_bytes());
+        }
+        out.extend_from_slice(&d.half_extent.to_le_bytes());
+    }
     out
 }
 
@@ -32,13 +43,27 @@ pub fn decode(payload: &[u8]) -> Result<SignalInfo, Error> {
     let axes = r.u8()? as usize;
     if axes != kind.axes() {
         return Err(Error::Format(format!(
-            "a {} signal has {} axes, the SGNL chunk says {axes}",
+            "{} signals have {} axes, the SGNL chunk says {axes}",
             kind.name(),
             kind.axes()
         )));
     }
     let sizes = (0..axes).map(|_| r.u32()).collect::<Result<Vec<_>, _>>()?;
     let value_range = [r.f32()?, r.f32()?];
+    let frame_rate = match kind {
+        Kind::Video => Some(FrameRate {
+            num: r.u32()?,
+            den: r.u32()?,
+        }),
+        _ => None,
+    };
+    let domain = match kind {
+        Kind::Sdf => Some(Domain {
+            centre: [r.f32()?, r.f32()?, r.f32()?],
+            half_extent: r.f32()?,
+        }),
+        _ => None,
+    };
     r.finish()?;
     let s = SignalInfo {
         kind,
@@ -47,22 +72,18 @@ pub fn decode(payload: &[u8]) -> Result<SignalInfo, Error> {
         bit_depth,
         value_range,
         convention,
+        frame_rate,
+        domain,
     };
     validate(&s)?;
     Ok(s)
 }
 
-/// Checks the rules of FORMAT.md §4.2.
+/// Checks the rules of FORMAT.md §4.2, §4.5 and §4.6.
 pub fn validate(s: &SignalInfo) -> Result<(), Error> {
-    if s.kind != Kind::Image {
-        return Err(Error::Format(format!(
-            "{} signals are not supported by this version of the decoder",
-            s.kind.name()
-        )));
-    }
     if s.sizes.len() != s.kind.axes() {
         return Err(Error::Format(format!(
-            "a {} needs {} sizes",
+            "{} signals need {} sizes",
             s.kind.name(),
             s.kind.axes()
         )));
@@ -72,20 +93,63 @@ pub fn validate(s: &SignalInfo) -> Result<(), Error> {
             "grid size {n} is outside 1..={MAX_AXIS_SAMPLES}"
         )));
     }
-    if s.layout == Layout::Distance {
-        return Err(Error::Format(
-            "an image cannot have a distance layout".into(),
-        ));
-    }
-    if !matches!(s.bit_depth, 8 | 16) {
-        return Err(Error::Format(format!(
-            "image bit depth {} is not 8 or 16",
-            s.bit_depth
-        )));
-    }
     let [lo, hi] = s.value_range;
     if !lo.is_finite() || !hi.is_finite() || lo == hi {
         return Err(Error::Format(format!("invalid value range [{lo}, {hi}]")));
+    }
+    if s.frame_rate.is_some() != (s.kind == Kind::Video) {
+        return Err(Error::Format("only a video has a frame rate".into()));
+    }
+    if s.domain.is_some() != (s.kind == Kind::Sdf) {
+        return Err(Error::Format("only an SDF has a domain".into()));
+    }
+    match s.kind {
+        Kind::Image | Kind::Video => {
+            if s.layout == Layout::Distance {
+                return Err(Error::Format(format!(
+                    "{} signals cannot have a distance layout",
+                    s.kind.name()
+                )));
+            }
+            if !matches!(s.bit_depth, 8 | 16) {
+                return Err(Error::Format(format!(
+                    "{} bit depth {} is not 8 or 16",
+                    s.kind.name(),
+                    s.bit_depth
+                )));
+            }
+        }
+        Kind::Sdf => {
+            if s.layout != Layout::Distance {
+                return Err(Error::Format(format!(
+                    "an SDF must have the distance layout, not {}",
+                    s.layout.name()
+                )));
+            }
+            if s.bit_depth != 32 {
+                return Err(Error::Format(format!(
+                    "SDF bit depth {} is not 32",
+                    s.bit_depth
+                )));
+            }
+        }
+    }
+    if let Some(r) = s.frame_rate
+        && (r.num == 0 || r.den == 0)
+    {
+        return Err(Error::Format(format!(
+            "invalid frame rate {}/{}",
+            r.num, r.den
+        )));
+    }
+    if let Some(d) = s.domain {
+        let finite = d.centre.iter().all(|c| c.is_finite()) && d.half_extent.is_finite();
+        if !finite || d.half_extent <= 0.0 {
+            return Err(Error::Format(format!(
+                "invalid SDF domain: centre {:?}, half extent {}",
+                d.centre, d.half_extent
+            )));
+        }
     }
     Ok(())
 }

@@ -24,6 +24,8 @@ fn sample(encoding: Encoding) -> SconeFile {
             bit_depth: 16,
             value_range: [-0.25, 1.5],
             convention: Convention::Endpoints,
+            frame_rate: None,
+            domain: None,
         },
         network,
         encodings,

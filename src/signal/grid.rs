@@ -49,6 +49,18 @@ pub fn coordinate(j: usize, n: usize, convention: Convention) -> f64 {
     }
 }
 
+/// The time coordinate of fractional frame position `u` (frame k of the
+/// source sits at u = k) in a clip of `n` frames: the convention's formula
+/// with j replaced by u (FORMAT.md §4.5), so that whole frames land exactly
+/// on [`coordinate`].
+pub fn time_coordinate(u: f64, n: usize, convention: Convention) -> f64 {
+    match convention {
+        Convention::CellCentre => (2.0 * u + 1.0) / n as f64 - 1.0,
+        Convention::Endpoints if n <= 1 => 0.0,
+        Convention::Endpoints => 2.0 * u / (n - 1) as f64 - 1.0,
+    }
+}
+
 /// Coordinates of a row-major block of an image grid: rows `y0..y1` of a
 /// `width` × `height` grid, as `(x, y)` pairs, x fastest.
 pub fn image_coords(width: usize, height: usize, y0: usize, y1: usize, c: Convention) -> Vec<f32> {
@@ -87,6 +99,17 @@ mod tests {
         assert_eq!(coordinate(4, 5, Convention::Endpoints), 1.0);
         assert_eq!(coordinate(2, 5, Convention::Endpoints), 0.0);
         assert_eq!(coordinate(0, 1, Convention::Endpoints), 0.0);
+    }
+
+    #[test]
+    fn whole_frames_land_on_the_grid() {
+        for c in [Convention::CellCentre, Convention::Endpoints] {
+            for n in 1..9 {
+                for j in 0..n {
+                    assert_eq!(time_coordinate(j as f64, n, c), coordinate(j, n, c));
+                }
+            }
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod grid;
 pub mod image;
 pub mod render;
+pub mod video;
 
 pub use grid::{Convention, coordinate};
 
@@ -124,6 +125,39 @@ pub struct SignalInfo {
     pub value_range: [f32; 2],
     /// Where sample j of N sits in [−1, 1].
     pub convention: Convention,
+    /// Video only: frames per second, as `num / den` (FORMAT.md §4.5).
+    pub frame_rate: Option<FrameRate>,
+    /// SDF only: the world-space cube the network's [−1, 1]³ covers
+    /// (FORMAT.md §4.6).
+    pub domain: Option<Domain>,
+}
+
+/// A frame rate of `num / den` frames per second.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameRate {
+    pub num: u32,
+    pub den: u32,
+}
+
+impl FrameRate {
+    pub fn fps(self) -> f64 {
+        self.num as f64 / self.den as f64
+    }
+}
+
+/// The cube `centre ± half_extent` (on every axis), in the source's units,
+/// that network coordinates [−1, 1]³ stand for: world = centre + x · half_extent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Domain {
+    pub centre: [f32; 3],
+    pub half_extent: f32,
+}
+
+impl Domain {
+    /// The world position of network coordinate `x`.
+    pub fn to_world(&self, x: [f32; 3]) -> [f32; 3] {
+        std::array::from_fn(|a| self.centre[a] + x[a] * self.half_extent)
+    }
 }
 
 impl SignalInfo {
