@@ -27,6 +27,7 @@ pub mod decode;
 pub mod encode;
 mod error;
 pub mod format;
+pub mod mesh;
 pub mod metrics;
 pub mod model;
 pub mod signal;

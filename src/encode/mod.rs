@@ -1,16 +1,21 @@
 //! The encoder: fit a network to a signal, quantise it, write a file, and
 //! measure the quality of what a decoder will get back.
+//!
+//! One file per signal kind: [`image`], [`video`], [`sdf`].
+
+mod image;
+mod sdf;
+mod video;
+
+pub use image::{Encoded, encode_image, image_signal};
+pub use sdf::{EncodedSdf, SdfData, SdfSettings, encode_sdf, sdf_signal};
+pub use video::{EncodedVideo, VideoData, encode_video, video_signal};
 
 use crate::Error;
-use crate::decode::Evaluator;
-use crate::format::{Encoding, SconeFile};
-use crate::metrics;
-use crate::model::{Arch, Mask, Network, init_network};
-use crate::signal::grid::image_coords;
-use crate::signal::image::{Image, quantise};
-use crate::signal::render::render_rows;
-use crate::signal::{Convention, Kind, SignalInfo};
-use crate::train::{self, Batch, Device, GridData, StepReport, TrainConfig};
+use crate::format::Encoding;
+use crate::model::{Arch, Mask, Network};
+use crate::signal::{Convention, Kind};
+use crate::train::{Batch, Device, TrainConfig};
 
 /// A named set of encoder settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +75,43 @@ impl Settings {
                 device: Device::Cpu,
             },
         }
+    }
+
+    /// The settings of `preset` for a signal of `kind`.
+    pub fn for_kind(kind: Kind, preset: Preset) -> Self {
+        let mut s = Self::preset(preset);
+        match (kind, preset) {
+            (Kind::Image, _) => {}
+            (Kind::Video, Preset::Default) => {
+                s.hidden = 160;
+            }
+            // The paper's video setting: the image network, random batches
+            // of 262,144 coordinates.
+            (Kind::Video, Preset::Paper) => s.train.batch = Batch::Random(262_144),
+            (Kind::Sdf, Preset::Default) => {
+                s.layers = 6;
+                s.hidden = 128;
+                s.omegas = vec![70.0, 60.0, 50.0, 40.0, 30.0];
+                s.train.iterations = 1000;
+                s.train.lr = 1e-3;
+                s.train.lr_min = 1e-5;
+                s.train.batch = Batch::Random(16_384);
+                s.convention = Convention::Endpoints;
+            }
+            // The paper's 3D setting: ω = [70, 70, 60, 50, 40, 40, 30, 30]
+            // for eight hidden layers, width 240 for about 400k parameters,
+            // lr 5e-4, 10k steps. The batch size is our choice.
+            (Kind::Sdf, Preset::Paper) => {
+                s.layers = 9;
+                s.hidden = 240;
+                s.omegas = vec![70.0, 70.0, 60.0, 50.0, 40.0, 40.0, 30.0, 30.0];
+                s.train.lr = 5e-4;
+                s.train.lr_min = 5e-6;
+                s.train.batch = Batch::Random(65_536);
+                s.convention = Convention::Endpoints;
+            }
+        }
+        s
     }
 
     /// The architecture these settings fit for a signal with `in_dims`
@@ -132,70 +174,13 @@ pub fn encodings_for_bits(net: &Network, bits: u8) -> Result<Vec<Encoding>, Erro
     Ok(net.tensors.iter().map(pick).collect())
 }
 
-/// The result of encoding.
-pub struct Encoded {
-    pub file: SconeFile,
-    pub bytes: Vec<u8>,
-    /// PSNR in dB of the decoded file at the source's size and bit depth.
-    pub psnr: f64,
-    pub ssim: f64,
-}
-
-/// The signal description for an image encoded with `convention`.
-pub fn image_signal(img: &Image, convention: Convention) -> SignalInfo {
-    SignalInfo {
-        kind: Kind::Image,
-        layout: img.layout,
-        sizes: vec![img.width as u32, img.height as u32],
-        bit_depth: img.bit_depth,
-        value_range: [0.0, 1.0],
-        convention,
-    }
-}
-
-/// Fits `img` and returns the encoded file and its measured quality.
-pub fn encode_image(
-    img: &Image,
-    settings: &Settings,
-    progress: &mut dyn FnMut(&StepReport),
-) -> Result<Encoded, Error> {
-    let signal = image_signal(img, settings.convention);
-    let arch = settings.arch(2, img.channels())?;
-    let coords = image_coords(img.width, img.height, 0, img.height, settings.convention);
-    let targets = img.data.iter().map(|&v| signal.to_target(v)).collect();
-    let data = GridData::new(coords, targets, 2, img.channels())?;
-    let init = init_network(&arch, settings.train.seed);
-    let net = train::fit(init, &data, &settings.train, settings.device, progress)?;
-    let encodings = encodings_for_bits(&net, settings.bits)?;
-    let mut file = SconeFile {
-        signal,
-        network: net,
-        encodings,
-        metadata: None,
-    };
-    // Measure what a decoder reads back, not the float network.
-    let decoded = SconeFile::from_bytes(&file.to_bytes()?)?;
-    let eval = Evaluator::new(&decoded.network);
-    let mut values = render_rows(&eval, &decoded.signal, img.width, img.height, 0, img.height);
-    quantise(&mut values, img.bit_depth);
-    let psnr = metrics::psnr(&values, &img.data);
-    let ssim = metrics::ssim(&values, &img.data, img.width, img.height, img.channels());
-    file.metadata = Some(metadata(settings, psnr, ssim));
-    let bytes = file.to_bytes()?;
-    Ok(Encoded {
-        file,
-        bytes,
-        psnr,
-        ssim,
-    })
-}
-
-fn metadata(s: &Settings, psnr: f64, ssim: f64) -> String {
+/// The `meta` chunk: how the file was made and what it measured.
+fn metadata(s: &Settings, measured: serde_json::Value) -> String {
     let batch = match s.train.batch {
         Batch::Full => serde_json::json!("full"),
         Batch::Random(n) => serde_json::json!(n),
     };
-    serde_json::json!({
+    let mut meta = serde_json::json!({
         "encoder": concat!("scone ", env!("CARGO_PKG_VERSION")),
         "preset": format!("{:?}", s.preset).to_lowercase(),
         "iterations": s.train.iterations,
@@ -204,8 +189,15 @@ fn metadata(s: &Settings, psnr: f64, ssim: f64) -> String {
         "batch": batch,
         "seed": s.train.seed,
         "bits": s.bits,
-        "psnr_db": (psnr * 1000.0).round() / 1000.0,
-        "ssim": (ssim * 10000.0).round() / 10000.0,
-    })
-    .to_string()
+    });
+    if let (Some(m), serde_json::Value::Object(extra)) = (meta.as_object_mut(), measured) {
+        m.extend(extra);
+    }
+    meta.to_string()
+}
+
+/// Rounds `v` to `digits` decimals for the `meta` chunk.
+fn rounded(v: f64, digits: i32) -> f64 {
+    let k = 10f64.powi(digits);
+    (v * k).round() / k
 }

@@ -1,5 +1,7 @@
 //! Quality metrics on signals normalised to [0, 1].
 
+pub mod quality;
+
 /// Mean squared error between two equally long slices.
 pub fn mse(a: &[f32], b: &[f32]) -> f64 {
     assert_eq!(a.len(), b.len(), "mse of slices of different lengths");
@@ -14,6 +16,15 @@ pub fn mse(a: &[f32], b: &[f32]) -> f64 {
 /// Peak signal-to-noise ratio in dB for values in [0, 1] (peak 1).
 pub fn psnr(a: &[f32], b: &[f32]) -> f64 {
     psnr_from_mse(mse(a, b))
+}
+
+/// Mean and population standard deviation, as the paper's tables report
+/// per-frame figures; (NaN, NaN) for an empty slice.
+pub fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
 }
 
 /// PSNR in dB of a mean squared error on a peak-1 signal.

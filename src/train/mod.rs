@@ -95,11 +95,27 @@ impl TrainConfig {
     }
 }
 
-/// A source of (coordinate, target) pairs, indexed `0..len()`.
-///
-/// Implementations may compute pairs on demand, so that a large signal (a
-/// video) need never be held as one grid of coordinates.
+/// A source of (coordinate, target) pairs for training.
 pub trait TrainData: Sync {
+    /// Coordinates per pair.
+    fn in_dims(&self) -> usize;
+    /// Target values per pair.
+    fn out_dims(&self) -> usize;
+    /// Number of distinct pairs, or `None` when every batch draws fresh
+    /// pairs (an SDF sampled around its surface).
+    fn pair_count(&self) -> Option<usize>;
+    /// Replaces the contents of `coords` (`[n, in_dims]`) and `targets`
+    /// (`[n, out_dims]`), row-major, with `n` pairs drawn with `rng`.
+    fn batch(&self, rng: &mut ChaCha8Rng, n: usize, coords: &mut Vec<f32>, targets: &mut Vec<f32>);
+    /// Replaces the contents of `coords` and `targets` with every pair, in
+    /// index order; fails for data without a fixed set of pairs.
+    fn all(&self, coords: &mut Vec<f32>, targets: &mut Vec<f32>) -> Result<(), Error>;
+}
+
+/// Pairs addressed by index `0..len()`. Implementations may compute pairs
+/// on demand, so that a large signal (a video) need never be held as one
+/// grid of coordinates.
+pub trait IndexedData: Sync {
     /// Coordinates per pair.
     fn in_dims(&self) -> usize;
     /// Target values per pair.
@@ -114,9 +130,33 @@ pub trait TrainData: Sync {
     /// `targets` (`[indices.len(), out_dims]`), row-major, with the pairs at
     /// `indices`.
     fn gather(&self, indices: &[usize], coords: &mut Vec<f32>, targets: &mut Vec<f32>);
-    /// Replaces the contents of `coords` and `targets` with every pair, in
-    /// index order.
-    fn all(&self, coords: &mut Vec<f32>, targets: &mut Vec<f32>);
+}
+
+/// Indexed data trains on indices drawn uniformly with replacement.
+impl<T: IndexedData> TrainData for T {
+    fn in_dims(&self) -> usize {
+        IndexedData::in_dims(self)
+    }
+
+    fn out_dims(&self) -> usize {
+        IndexedData::out_dims(self)
+    }
+
+    fn pair_count(&self) -> Option<usize> {
+        Some(IndexedData::len(self))
+    }
+
+    fn batch(&self, rng: &mut ChaCha8Rng, n: usize, coords: &mut Vec<f32>, targets: &mut Vec<f32>) {
+        let len = IndexedData::len(self);
+        let indices: Vec<usize> = (0..n).map(|_| rng.random_range(0..len)).collect();
+        self.gather(&indices, coords, targets);
+    }
+
+    fn all(&self, coords: &mut Vec<f32>, targets: &mut Vec<f32>) -> Result<(), Error> {
+        let indices: Vec<usize> = (0..IndexedData::len(self)).collect();
+        self.gather(&indices, coords, targets);
+        Ok(())
+    }
 }
 
 /// Pairs held in memory, e.g. every pixel of an image.
@@ -163,7 +203,7 @@ impl GridData {
     }
 }
 
-impl TrainData for GridData {
+impl IndexedData for GridData {
     fn in_dims(&self) -> usize {
         self.in_dims
     }
@@ -186,11 +226,6 @@ impl TrainData for GridData {
             coords.extend_from_slice(&self.coords[i * d..(i + 1) * d]);
             targets.extend_from_slice(&self.targets[i * o..(i + 1) * o]);
         }
-    }
-
-    fn all(&self, coords: &mut Vec<f32>, targets: &mut Vec<f32>) {
-        coords.clone_from(&self.coords);
-        targets.clone_from(&self.targets);
     }
 }
 
@@ -238,7 +273,7 @@ pub fn fit(
             data.out_dims()
         )));
     }
-    if data.is_empty() {
+    if data.pair_count() == Some(0) {
         return Err(Error::Parameter("there is nothing to train on".into()));
     }
     if cfg.iterations == 0 {
@@ -350,34 +385,24 @@ fn fit_on<B: AutodiffBackend>(
     let (d, o) = (data.in_dims(), data.out_dims());
     let mut coords = Vec::new();
     let mut targets = Vec::new();
-    let batch = match cfg.batch {
-        Batch::Random(b) if b < data.len() => Some(b),
-        _ => None,
+    let batch = match (cfg.batch, data.pair_count()) {
+        (Batch::Random(b), Some(len)) if b >= len => None,
+        (Batch::Random(b), _) => Some(b),
+        (Batch::Full, _) => None,
     };
     let full = if batch.is_none() {
-        data.all(&mut coords, &mut targets);
+        data.all(&mut coords, &mut targets)?;
         let x = trainer.upload(std::mem::take(&mut coords), d);
         let y = trainer.upload(std::mem::take(&mut targets), o);
         Some((x, y))
     } else {
         None
     };
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let mut indices = Vec::new();
-    for t in 0..cfg.iterations {
-        let (x, y) = match (&full, batch) {
-            (Some((x, y)), _) => (x.clone(), y.clone()),
-            (None, Some(b)) => {
-                indices.clear();
-                indices.extend((0..b).map(|_| rng.random_range(0..data.len())));
-                data.gather(&indices, &mut coords, &mut targets);
-                (
-                    trainer.upload(std::mem::take(&mut coords), d),
-                    trainer.upload(std::mem::take(&mut targets), o),
-                )
-            }
-            (None, None) => unreachable!("either a full batch or a batch size"),
-        };
+    let mut step = |trainer: &mut Trainer<B>,
+                    t: usize,
+                    x: Tensor<B, 2>,
+                    y: Tensor<B, 2>|
+     -> Result<(), Error> {
         let lr = cfg.lr_at(t);
         let loss = trainer.step(x, y, lr).map_err(|v| {
             Error::Train(format!(
@@ -391,6 +416,41 @@ fn fit_on<B: AutodiffBackend>(
             loss,
             lr,
         });
+        Ok(())
+    };
+    match (full, batch) {
+        (Some((x, y)), _) => {
+            for t in 0..cfg.iterations {
+                step(&mut trainer, t, x.clone(), y.clone())?;
+            }
+        }
+        (None, Some(b)) => {
+            // Batches are drawn one step ahead on another thread (an SDF's
+            // labels cost as much as a step); one generator in one thread
+            // keeps the sequence, and so the result, the same.
+            std::thread::scope(|scope| -> Result<(), Error> {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<f32>, Vec<f32>)>(1);
+                scope.spawn(move || {
+                    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+                    for _ in 0..cfg.iterations {
+                        let (mut c, mut y) = (Vec::new(), Vec::new());
+                        data.batch(&mut rng, b, &mut c, &mut y);
+                        if tx.send((c, y)).is_err() {
+                            break;
+                        }
+                    }
+                });
+                for t in 0..cfg.iterations {
+                    let (c, y) = rx
+                        .recv()
+                        .map_err(|_| Error::Train("the batch sampler stopped".into()))?;
+                    let (x, y) = (trainer.upload(c, d), trainer.upload(y, o));
+                    step(&mut trainer, t, x, y)?;
+                }
+                Ok(())
+            })?;
+        }
+        (None, None) => unreachable!("either a full batch or a batch size"),
     }
     Ok(trainer.into_network())
 }

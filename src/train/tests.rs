@@ -136,7 +136,7 @@ fn gradients<B: AutodiffBackend>(
 ) -> Vec<(String, Vec<f32>)> {
     let device = Default::default();
     let model = SconeModel::<B>::from_network(net, &device);
-    let n = data.len();
+    let n = IndexedData::len(data);
     let x = Tensor::<B, 2>::from_data(TensorData::new(data.coords.clone(), [n, 2]), &device);
     let y = Tensor::<B, 2>::from_data(TensorData::new(data.targets.clone(), [n, 3]), &device);
     let grads = forward(&model, x).sub(y).square().mean().backward();
@@ -301,7 +301,7 @@ fn grid_data_gathers_rows() {
         1,
     )
     .unwrap();
-    assert_eq!(data.len(), 3);
+    assert_eq!(IndexedData::len(&data), 3);
     let (mut c, mut t) = (vec![9.0], vec![]);
     data.gather(&[2, 0], &mut c, &mut t);
     assert_eq!(c, [4.0, 5.0, 0.0, 1.0]);
