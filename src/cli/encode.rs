@@ -1,10 +1,12 @@
-//! `scone encode`: fit an image and write a .scone file.
+//! `scone encode`: fit an image, a clip or a shape and write a .scone file.
 
 use super::output::{check_not_input, write_atomic};
 use crate::Error;
-use crate::encode::{Preset, Settings, default_omegas, encode_image};
-use crate::signal::Convention;
-use crate::signal::image::load;
+use crate::encode::{
+    Preset, SdfSettings, Settings, default_omegas, encode_image, encode_sdf, encode_video,
+};
+use crate::metrics::mean_std;
+use crate::signal::{Convention, Kind};
 use crate::train::{Batch, Device, StepReport};
 use clap::builder::TypedValueParser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -14,7 +16,9 @@ use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Input image: PNG or JPEG; gray, gray+alpha, RGB or RGBA; 8 or 16 bits.
+    /// Input: an image (PNG, JPEG), a clip (YUV4MPEG2 .y4m, animated GIF,
+    /// or a folder of numbered PNG frames) or a shape (mesh: OBJ, PLY, STL;
+    /// oriented point cloud: .xyz or PLY with normals).
     input: PathBuf,
     /// Output file (default: the input's name with `.scone`).
     #[arg(short, long)]
@@ -56,6 +60,15 @@ pub struct Args {
     /// Sampling convention: `cell-centre` or `endpoints` (FORMAT.md §4.3).
     #[arg(long, value_parser = ["cell-centre", "endpoints"])]
     grid: Option<String>,
+    /// Frame rate of a folder of PNG frames: `25` or a fraction like `30000/1001`.
+    #[arg(long, value_parser = super::parse_rate)]
+    fps: Option<(u32, u32)>,
+    /// Shapes: points sampled on a mesh's surface for the distance labels.
+    #[arg(long, default_value_t = SdfSettings::default().surface_points)]
+    surface_points: usize,
+    /// Shapes: grid resolution of the reported IoU and Chamfer distance.
+    #[arg(long, default_value_t = SdfSettings::default().eval_resolution)]
+    eval_resolution: usize,
     /// Where to train: `cpu` or `cuda`.
     #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
     device: String,
@@ -64,13 +77,36 @@ pub struct Args {
     quiet: bool,
 }
 
-fn settings(args: &Args) -> Result<Settings, Error> {
+/// What kind of signal `path` holds: a folder is a clip of PNG frames,
+/// otherwise the extension decides and the loaders check the content.
+pub fn input_kind(path: &std::path::Path) -> Result<Kind, Error> {
+    if path.is_dir() {
+        return Ok(Kind::Video);
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "png" | "jpg" | "jpeg" => Ok(Kind::Image),
+        "y4m" | "gif" => Ok(Kind::Video),
+        "obj" | "ply" | "stl" | "xyz" => Ok(Kind::Sdf),
+        _ => Err(Error::Input(format!(
+            "{}: unknown input type; expected an image (.png, .jpg), a clip (.y4m, .gif, \
+             a folder of PNG frames) or a shape (.obj, .ply, .stl, .xyz)",
+            path.display()
+        ))),
+    }
+}
+
+fn settings(args: &Args, kind: Kind) -> Result<Settings, Error> {
     let preset = if args.preset == "paper" {
         Preset::Paper
     } else {
         Preset::Default
     };
-    let mut s = Settings::preset(preset);
+    let mut s = Settings::for_kind(kind, preset);
     if let Some(d) = args.depth {
         if !(2..=crate::model::MAX_LAYERS).contains(&d) {
             return Err(Error::Parameter(format!(
@@ -145,56 +181,122 @@ fn settings(args: &Args) -> Result<Settings, Error> {
 }
 
 pub fn run(args: Args) -> Result<(), Error> {
-    let settings = settings(&args)?;
+    let kind = input_kind(&args.input)?;
+    let settings = settings(&args, kind)?;
     let output = args
         .output
         .clone()
         .unwrap_or_else(|| args.input.with_extension("scone"));
     check_not_input(&args.input, &output)?;
-    let img = load(&args.input)?;
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::new(settings.train.iterations as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} step {pos}/{len} [{bar:30}] {msg} {elapsed} elapsed, {eta} left",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar
+    let sdf = SdfSettings {
+        surface_points: args.surface_points,
+        eval_resolution: args.eval_resolution,
+        ..SdfSettings::default()
     };
+    if kind == Kind::Sdf {
+        check_sdf_settings(&sdf)?;
+    }
+    let bar = progress_bar(args.quiet, settings.train.iterations);
     let start = Instant::now();
     let mut on_step = |r: &StepReport| {
         if r.step.is_multiple_of(10) || r.step + 1 == r.iterations {
-            // Targets span [−1, 1]: a loss of 4·MSE on the [0, 1] scale.
-            let psnr = crate::metrics::psnr_from_mse(r.loss as f64 / 4.0);
-            bar.set_message(format!("loss {:.3e} psnr {psnr:.2} dB", r.loss));
+            if kind == Kind::Sdf {
+                bar.set_message(format!("loss {:.3e}", r.loss));
+            } else {
+                // Targets span [−1, 1]: a loss of 4·MSE on the [0, 1] scale.
+                let psnr = crate::metrics::psnr_from_mse(r.loss as f64 / 4.0);
+                bar.set_message(format!("loss {:.3e} psnr {psnr:.2} dB", r.loss));
+            }
         }
         bar.set_position(r.step as u64 + 1);
     };
-    let encoded = encode_image(&img, &settings, &mut on_step)?;
+    let (bytes, summary) = match kind {
+        Kind::Image => {
+            let img = crate::signal::image::load(&args.input)?;
+            let e = encode_image(&img, &settings, &mut on_step)?;
+            let pixels = (img.width * img.height) as f64;
+            let summary = format!(
+                "{}x{} {}, {} bytes ({:.3} bpp), PSNR {:.2} dB, SSIM {:.4}",
+                img.width,
+                img.height,
+                img.layout.name(),
+                e.bytes.len(),
+                8.0 * e.bytes.len() as f64 / pixels,
+                e.psnr,
+                e.ssim
+            );
+            (e.bytes, summary)
+        }
+        Kind::Video => {
+            let clip = crate::signal::video::load(&args.input, args.fps)?;
+            let e = encode_video(&clip, &settings, &mut on_step)?;
+            let pixels = (clip.width * clip.height * clip.frames) as f64;
+            let (p, p_sd) = mean_std(&e.frame_psnr);
+            let (q, q_sd) = mean_std(&e.frame_ssim);
+            let summary = format!(
+                "{}x{}, {} frames at {:.3} fps, {} bytes ({:.4} bpp), \
+                 PSNR {p:.2} ± {p_sd:.2} dB, SSIM {q:.4} ± {q_sd:.4} over frames",
+                clip.width,
+                clip.height,
+                clip.frames,
+                clip.fps_f64(),
+                e.bytes.len(),
+                8.0 * e.bytes.len() as f64 / pixels,
+            );
+            (e.bytes, summary)
+        }
+        Kind::Sdf => {
+            let shape = crate::mesh::load::load_shape(&args.input)?;
+            let e = encode_sdf(&shape, &settings, &sdf, &mut on_step)?;
+            let q = e.quality;
+            let summary = format!(
+                "{} bytes, {} parameters, IoU {:.4} and Chamfer {:.3e} at {}³",
+                e.bytes.len(),
+                e.file.network.parameter_count(),
+                q.iou,
+                q.chamfer,
+                q.resolution
+            );
+            (e.bytes, summary)
+        }
+    };
     bar.finish_and_clear();
     write_atomic(&output, |w| {
-        w.write_all(&encoded.bytes)
-            .map_err(|e| Error::io(&output, e))
+        w.write_all(&bytes).map_err(|e| Error::io(&output, e))
     })?;
     if !args.quiet {
-        let pixels = (img.width * img.height) as f64;
         println!(
-            "{} → {}: {}x{} {}, {} bytes ({:.3} bpp), PSNR {:.2} dB, SSIM {:.4}, {:.1} s",
+            "{} → {}: {summary}, {:.1} s",
             args.input.display(),
             output.display(),
-            img.width,
-            img.height,
-            img.layout.name(),
-            encoded.bytes.len(),
-            8.0 * encoded.bytes.len() as f64 / pixels,
-            encoded.psnr,
-            encoded.ssim,
             start.elapsed().as_secs_f64()
         );
     }
     Ok(())
+}
+
+fn check_sdf_settings(s: &SdfSettings) -> Result<(), Error> {
+    if !(1000..=(1 << 26)).contains(&s.surface_points) {
+        return Err(Error::Parameter(format!(
+            "--surface-points must be 1000 to {}, not {}",
+            1u64 << 26,
+            s.surface_points
+        )));
+    }
+    crate::mesh::extract::check_resolution(s.eval_resolution)
+}
+
+fn progress_bar(quiet: bool, steps: usize) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} step {pos}/{len} [{bar:30}] {msg} {elapsed} elapsed, {eta} left",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar
 }

@@ -47,18 +47,27 @@ pub fn describe(file: &SconeFile, bytes: u64) -> serde_json::Value {
         .metadata
         .as_deref()
         .map(|m| serde_json::from_str(m).unwrap_or_else(|_| json!(m)));
+    let mut signal = json!({
+        "kind": s.kind.name(),
+        "sizes": s.sizes,
+        "layout": s.layout.name(),
+        "channels": s.channels(),
+        "bit_depth": s.bit_depth,
+        "value_range": s.value_range,
+        "convention": s.convention.name(),
+    });
+    if let Some(r) = s.frame_rate {
+        signal["frame_rate"] = json!(format!("{}/{}", r.num, r.den));
+        signal["fps"] = json!(r.fps());
+    }
+    if let Some(d) = s.domain {
+        signal["domain_centre"] = json!(d.centre);
+        signal["domain_half_extent"] = json!(d.half_extent);
+    }
     json!({
         "file_bytes": bytes,
         "bits_per_sample_point": 8.0 * bytes as f64 / samples as f64,
-        "signal": {
-            "kind": s.kind.name(),
-            "sizes": s.sizes,
-            "layout": s.layout.name(),
-            "channels": s.channels(),
-            "bit_depth": s.bit_depth,
-            "value_range": s.value_range,
-            "convention": s.convention.name(),
-        },
+        "signal": signal,
         "architecture": {
             "name": a.name(),
             "in_dims": a.in_dims,
@@ -94,6 +103,18 @@ fn print_text(r: &serde_json::Value) {
         s["channels"],
         s["convention"].as_str().unwrap_or(""),
     );
+    if let Some(fps) = s["fps"].as_f64() {
+        println!(
+            "frame rate:   {} ({fps:.3} fps)",
+            s["frame_rate"].as_str().unwrap_or("")
+        );
+    }
+    if !s["domain_centre"].is_null() {
+        println!(
+            "domain:       centre {}, half extent {} (the source's units)",
+            s["domain_centre"], s["domain_half_extent"]
+        );
+    }
     println!(
         "architecture: {} {} layers x {} hidden, omega0 {}, omegas {}, mask {}",
         a["name"].as_str().unwrap_or(""),
@@ -105,7 +126,7 @@ fn print_text(r: &serde_json::Value) {
     );
     println!("parameters:   {}", a["parameters"]);
     println!(
-        "size:         {} bytes ({:.3} bits per pixel)",
+        "size:         {} bytes ({:.3} bits per grid sample)",
         r["file_bytes"],
         r["bits_per_sample_point"].as_f64().unwrap_or(0.0)
     );

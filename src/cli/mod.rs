@@ -3,7 +3,9 @@
 mod decode;
 #[cfg(feature = "train")]
 mod encode;
+mod eval;
 mod info;
+mod mesh;
 mod output;
 
 use crate::Error;
@@ -23,11 +25,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Fit a network to an image (PNG or JPEG) and write a .scone file.
+    /// Fit a network to an image, a clip or a 3D shape and write a .scone file.
     #[cfg(feature = "train")]
     Encode(encode::Args),
-    /// Evaluate a .scone file on a grid of any size and write a PNG.
+    /// Evaluate a .scone image or clip on a grid of any size and write PNG or y4m.
     Decode(decode::Args),
+    /// Extract a mesh from a .scone signed-distance field or a .npy SDF volume.
+    Mesh(mesh::Args),
+    /// Measure a .scone file against its source: PSNR/SSIM, or IoU/Chamfer.
+    Eval(eval::Args),
     /// Print what a .scone file holds.
     Info(info::Args),
 }
@@ -36,6 +42,7 @@ enum Command {
 /// status 1 (2 for a usage error).
 pub fn main() -> ExitCode {
     crate::alloc::keep_freed_memory();
+    restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -58,6 +65,8 @@ pub fn main() -> ExitCode {
         #[cfg(feature = "train")]
         Command::Encode(args) => encode::run(args),
         Command::Decode(args) => decode::run(args),
+        Command::Mesh(args) => mesh::run(args),
+        Command::Eval(args) => eval::run(args),
         Command::Info(args) => info::run(args),
     };
     match result {
@@ -66,6 +75,26 @@ pub fn main() -> ExitCode {
             eprintln!("scone: error: {}", one_line(&e));
             ExitCode::from(1)
         }
+    }
+}
+
+/// Parses a frame rate: an integer or `num/den`, both positive.
+pub fn parse_rate(s: &str) -> Result<(u32, u32), String> {
+    let (n, d) = s.split_once('/').unwrap_or((s, "1"));
+    match (n.trim().parse::<u32>(), d.trim().parse::<u32>()) {
+        (Ok(n), Ok(d)) if n > 0 && d > 0 => Ok((n, d)),
+        _ => Err(format!("`{s}` is not a frame rate like 25 or 30000/1001")),
+    }
+}
+
+/// Lets `scone info | head` end quietly when the pipe closes, as other
+/// command-line tools do, instead of failing on a write to a closed pipe.
+fn restore_sigpipe() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL
+    // is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
