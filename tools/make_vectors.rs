@@ -5,14 +5,23 @@
 //! of FORMAT.md §5.2, applied to the network as read back from each file,
 //! never from the fast decoder the vectors check.
 //!
+//! Files named `fitted-*.scone` in `samples/vectors/` were written by
+//! `scone encode` (the commands are in spec/CONFORMANCE.md); they are kept
+//! and get expected outputs by kind: an image at its own size and twice
+//! it, a video at its own size and frame count and at half the size with
+//! twice the frames, an SDF on 16³ and 9³ grids.
+//!
 //! Run: `cargo run --release --example make_vectors` from the crate root.
 
 use scone::decode::reference::eval_reference;
 use scone::format::{Encoding, SconeFile};
 use scone::model::{Arch, Mask, init_network};
-use scone::signal::{Convention, Kind, Layout, SignalInfo, coordinate};
+use scone::signal::grid::{coordinate, time_coordinate};
+use scone::signal::{Convention, Domain, FrameRate, Kind, Layout, SignalInfo};
 use serde_json::json;
 use std::path::Path;
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 struct Vector {
     name: &'static str,
@@ -27,9 +36,49 @@ struct Vector {
     decodes: &'static [[usize; 2]],
 }
 
-fn arch(out_dims: usize, layers: usize, hidden: usize, omegas: &[f32]) -> Arch {
+/// A synthetic RGB video (FORMAT.md §4.5), value range [0, 1].
+struct VideoVector {
+    name: &'static str,
+    arch: Arch,
+    /// Width, height, frames.
+    sizes: [u32; 3],
+    convention: Convention,
+    frame_rate: FrameRate,
+    encodings: &'static [Encoding],
+    /// Extra decodes besides the encoded grid: width, height, frames.
+    decodes: &'static [[usize; 3]],
+}
+
+/// A synthetic SDF (FORMAT.md §4.6), value range ±`half_extent`.
+struct SdfVector {
+    name: &'static str,
+    arch: Arch,
+    /// Samples per axis of the file's grid (sizes [n, n, n]).
+    size: u32,
+    convention: Convention,
+    domain: Domain,
+    encodings: &'static [Encoding],
+}
+
+/// Grid resolutions every SDF vector is decoded at.
+const SDF_RESOLUTIONS: [usize; 2] = [16, 9];
+
+/// Network coordinates of the `points` checks of SDF vectors: the centre,
+/// two opposite corners of the domain and a few points inside.
+const SDF_POINTS: [[f64; 3]; 8] = [
+    [0.0, 0.0, 0.0],
+    [-1.0, -1.0, -1.0],
+    [1.0, 1.0, 1.0],
+    [1.0, -0.5, 0.25],
+    [0.5, -0.25, 0.75],
+    [-0.8, 0.3, -0.1],
+    [0.123, 0.456, -0.789],
+    [-0.375, -0.9, 0.6],
+];
+
+fn arch(in_dims: usize, out_dims: usize, layers: usize, hidden: usize, omegas: &[f32]) -> Arch {
     Arch {
-        in_dims: 2,
+        in_dims,
         out_dims,
         layers,
         hidden,
@@ -44,7 +93,7 @@ fn vectors() -> Vec<Vector> {
     vec![
         Vector {
             name: "gray-f32-centre",
-            arch: arch(1, 3, 16, &[30.0, 10.0]),
+            arch: arch(2, 1, 3, 16, &[30.0, 10.0]),
             layout: Layout::Gray,
             sizes: [24, 16],
             convention: Convention::CellCentre,
@@ -54,7 +103,7 @@ fn vectors() -> Vec<Vector> {
         },
         Vector {
             name: "rgb-f16-endpoints",
-            arch: arch(3, 4, 32, &[90.0, 60.0, 30.0]),
+            arch: arch(2, 3, 4, 32, &[90.0, 60.0, 30.0]),
             layout: Layout::Rgb,
             sizes: [32, 24],
             convention: Convention::Endpoints,
@@ -64,7 +113,7 @@ fn vectors() -> Vec<Vector> {
         },
         Vector {
             name: "rgba-affine8-one-hidden-layer",
-            arch: arch(4, 2, 24, &[45.0]),
+            arch: arch(2, 4, 2, 24, &[45.0]),
             layout: Layout::Rgba,
             sizes: [20, 20],
             convention: Convention::CellCentre,
@@ -74,7 +123,7 @@ fn vectors() -> Vec<Vector> {
         },
         Vector {
             name: "grayalpha-mixed-range",
-            arch: arch(2, 5, 20, &[90.0, 60.0, 30.0, 10.0]),
+            arch: arch(2, 2, 5, 20, &[90.0, 60.0, 30.0, 10.0]),
             layout: Layout::GrayAlpha,
             sizes: [18, 27],
             convention: Convention::Endpoints,
@@ -95,23 +144,104 @@ fn vectors() -> Vec<Vector> {
     ]
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn video_vectors() -> Vec<VideoVector> {
+    use Encoding::*;
+    vec![
+        VideoVector {
+            name: "video-rgb-centre-25fps",
+            arch: arch(3, 3, 3, 24, &[60.0, 20.0]),
+            sizes: [12, 8, 5],
+            convention: Convention::CellCentre,
+            frame_rate: FrameRate { num: 25, den: 1 },
+            encodings: &[F32, F16],
+            // Twice the frames at another size (u = k/2), 3 frames
+            // (u = 5k/3) and 1 frame (u = 0, t = 1/5 − 1).
+            decodes: &[[18, 10, 10], [12, 8, 3], [12, 8, 1]],
+        },
+        VideoVector {
+            name: "video-rgb-endpoints-ntsc",
+            arch: arch(3, 3, 4, 32, &[90.0, 60.0, 30.0]),
+            sizes: [10, 8, 7],
+            convention: Convention::Endpoints,
+            frame_rate: FrameRate {
+                num: 30000,
+                den: 1001,
+            },
+            encodings: &[Affine8, F16],
+            // Twice the frames at another size (u = 6k/13), 2N − 1 frames
+            // (u = k/2) and 1 frame (u = 0, t = −1, not c(0, 1) = 0).
+            decodes: &[[16, 12, 14], [10, 8, 13], [10, 8, 1]],
+        },
+    ]
+}
+
+fn sdf_vectors() -> Vec<SdfVector> {
+    use Encoding::*;
+    vec![
+        SdfVector {
+            name: "sdf-endpoints-f16",
+            arch: arch(3, 1, 4, 32, &[60.0, 40.0, 20.0]),
+            size: 16,
+            convention: Convention::Endpoints,
+            domain: Domain {
+                centre: [0.1, -2.0, 3.5],
+                half_extent: 0.75,
+            },
+            encodings: &[F16],
+        },
+        SdfVector {
+            name: "sdf-cell-centre-mixed",
+            arch: arch(3, 1, 3, 20, &[50.0, 25.0]),
+            size: 16,
+            convention: Convention::CellCentre,
+            domain: Domain {
+                centre: [-40.5, 12.25, 0.0],
+                half_extent: 64.0,
+            },
+            encodings: &[Affine8, F32, F16],
+        },
+    ]
+}
+
+/// A random network for a synthetic vector, written to `dir/name.scone`.
+fn write_synthetic(
+    dir: &Path,
+    name: &str,
+    arch: &Arch,
+    seed: u64,
+    signal: SignalInfo,
+    encodings: &[Encoding],
+) -> Result<String> {
+    let mut network = init_network(arch, seed);
+    // Random initialisation leaves outputs near zero; widen the output
+    // map to U(−2/√H, 2/√H) so the vectors span the value range.
+    for t in &mut network.tensors {
+        if t.name.starts_with("output.") {
+            t.data.iter_mut().for_each(|w| *w *= 60.0 / 6f32.sqrt());
+        }
+    }
+    let encodings = (0..network.tensors.len())
+        .map(|i| encodings[i % encodings.len()])
+        .collect();
+    let file = SconeFile {
+        signal,
+        network,
+        encodings,
+        metadata: Some(json!({"vector": name}).to_string()),
+    };
+    let file_name = format!("{name}.scone");
+    std::fs::write(dir.join(&file_name), file.to_bytes()?)?;
+    Ok(file_name)
+}
+
+fn main() -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
     let dir = root.join("vectors");
     std::fs::create_dir_all(&dir)?;
+    let fitted = fitted_files(&dir)?;
     let mut manifest = Vec::new();
+    // Images.
     for (seed, v) in vectors().into_iter().enumerate() {
-        let mut network = init_network(&v.arch, 100 + seed as u64);
-        // Random initialisation leaves outputs near zero; widen the output
-        // map to U(−2/√H, 2/√H) so the vectors span the value range.
-        for t in &mut network.tensors {
-            if t.name.starts_with("output.") {
-                t.data.iter_mut().for_each(|w| *w *= 60.0 / 6f32.sqrt());
-            }
-        }
-        let encodings = (0..network.tensors.len())
-            .map(|i| v.encodings[i % v.encodings.len()])
-            .collect();
         let signal = SignalInfo {
             kind: Kind::Image,
             layout: v.layout,
@@ -119,16 +249,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             bit_depth: 8,
             value_range: v.value_range,
             convention: v.convention,
+            frame_rate: None,
+            domain: None,
         };
-        let file = SconeFile {
+        let name = write_synthetic(
+            &dir,
+            v.name,
+            &v.arch,
+            100 + seed as u64,
             signal,
-            network,
-            encodings,
-            metadata: Some(json!({"vector": v.name}).to_string()),
-        };
-        let name = format!("{}.scone", v.name);
-        let bytes = file.to_bytes()?;
-        std::fs::write(dir.join(&name), &bytes)?;
+            v.encodings,
+        )?;
         manifest.push(expected_outputs(&dir, &name, v.sizes, v.decodes)?);
     }
     // An unknown ancillary chunk must be skipped: same outputs as its source.
@@ -142,25 +273,110 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         [32, 24],
         &[],
     )?);
-    // Files fitted by the encoder, committed beside the synthetic ones.
-    for entry in std::fs::read_dir(&dir)? {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        if name.starts_with("fitted-") && name.ends_with(".scone") {
-            let file = SconeFile::read(dir.join(&name))?;
-            let sizes = [file.signal.sizes[0], file.signal.sizes[1]];
-            let double = [2 * sizes[0] as usize, 2 * sizes[1] as usize];
-            manifest.push(expected_outputs(&dir, &name, sizes, &[double])?);
-        }
+    // Videos.
+    for (seed, v) in video_vectors().into_iter().enumerate() {
+        let signal = SignalInfo {
+            kind: Kind::Video,
+            layout: Layout::Rgb,
+            sizes: v.sizes.to_vec(),
+            bit_depth: 8,
+            value_range: [0.0, 1.0],
+            convention: v.convention,
+            frame_rate: Some(v.frame_rate),
+            domain: None,
+        };
+        let name = write_synthetic(
+            &dir,
+            v.name,
+            &v.arch,
+            200 + seed as u64,
+            signal,
+            v.encodings,
+        )?;
+        manifest.push(video_outputs(&dir, &name, v.decodes)?);
     }
+    // Signed-distance fields.
+    for (seed, v) in sdf_vectors().into_iter().enumerate() {
+        let h = v.domain.half_extent;
+        let signal = SignalInfo {
+            kind: Kind::Sdf,
+            layout: Layout::Distance,
+            sizes: vec![v.size; 3],
+            bit_depth: 32,
+            value_range: [-h, h],
+            convention: v.convention,
+            frame_rate: None,
+            domain: Some(v.domain),
+        };
+        let name = write_synthetic(
+            &dir,
+            v.name,
+            &v.arch,
+            300 + seed as u64,
+            signal,
+            v.encodings,
+        )?;
+        manifest.push(sdf_outputs(&dir, &name)?);
+    }
+    // Files fitted by the encoder, committed beside the synthetic ones.
+    for name in &fitted {
+        let file = SconeFile::read(dir.join(name))?;
+        let s = &file.signal.sizes;
+        manifest.push(match file.signal.kind {
+            Kind::Image => {
+                let double = [2 * s[0] as usize, 2 * s[1] as usize];
+                expected_outputs(&dir, name, [s[0], s[1]], &[double])?
+            }
+            Kind::Video => {
+                let half = [(s[0] as usize).div_ceil(2), (s[1] as usize).div_ceil(2)];
+                video_outputs(&dir, name, &[[half[0], half[1], 2 * s[2] as usize]])?
+            }
+            Kind::Sdf => sdf_outputs(&dir, name)?,
+        });
+    }
+    // Group the manifest by kind (stable: synthetic before fitted).
+    let rank = |v: &serde_json::Value| match v["kind"].as_str() {
+        Some("image") => 0,
+        Some("video") => 1,
+        _ => 2,
+    };
+    manifest.sort_by_key(rank);
     std::fs::write(
         dir.join("vectors.json"),
         serde_json::to_string_pretty(&manifest)? + "\n",
     )?;
+    let invalid = root.join("invalid");
     write_invalid(
-        &root.join("invalid"),
+        &invalid,
         &std::fs::read(dir.join("rgb-f16-endpoints.scone"))?,
     )?;
+    write_invalid_kinds(
+        &invalid,
+        &std::fs::read(dir.join("gray-f32-centre.scone"))?,
+        &std::fs::read(dir.join("video-rgb-centre-25fps.scone"))?,
+        &std::fs::read(dir.join("sdf-endpoints-f16.scone"))?,
+    )?;
     println!("wrote {} vectors to {}", manifest.len(), dir.display());
+    Ok(())
+}
+
+/// The `fitted-*.scone` files in `dir`, sorted by name.
+fn fitted_files(dir: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.starts_with("fitted-") && name.ends_with(".scone") {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Raw outputs as little-endian f32, written to `dir/name`.
+fn write_values(dir: &Path, name: &str, out: &[f64]) -> Result<()> {
+    let raw: Vec<u8> = out.iter().flat_map(|&y| (y as f32).to_le_bytes()).collect();
+    std::fs::write(dir.join(name), raw)?;
     Ok(())
 }
 
@@ -172,7 +388,7 @@ fn expected_outputs(
     name: &str,
     sizes: [u32; 2],
     extra: &[[usize; 2]],
-) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+) -> Result<serde_json::Value> {
     let file = SconeFile::read(dir.join(name))?;
     let stem = name.trim_end_matches(".scone");
     let mut decodes = Vec::new();
@@ -186,9 +402,8 @@ fn expected_outputs(
             }
         }
         let out = eval_reference(&file.network, &coords);
-        let raw: Vec<u8> = out.iter().flat_map(|&y| (y as f32).to_le_bytes()).collect();
         let values = format!("{stem}.{w}x{h}.f32");
-        std::fs::write(dir.join(&values), raw)?;
+        write_values(dir, &values, &out)?;
         let samples: Vec<f32> = out
             .iter()
             .map(|&y| file.signal.to_value(y as f32))
@@ -201,11 +416,115 @@ fn expected_outputs(
         })?;
         decodes.push(json!({"width": w, "height": h, "values": values, "png": png}));
     }
-    Ok(json!({"file": name, "channels": file.signal.channels(), "decodes": decodes}))
+    Ok(
+        json!({"file": name, "kind": "image", "channels": file.signal.channels(),
+              "decodes": decodes}),
+    )
+}
+
+/// The source-frame positions u of `m` output frames spread over the span
+/// of a clip of `n` frames (FORMAT.md §4.5): u = k·N/M for cell-centre,
+/// u = k·(N − 1)/(M − 1) for endpoints (u = 0 when M = 1).
+fn frame_positions(n: usize, m: usize, convention: Convention) -> Vec<f64> {
+    (0..m)
+        .map(|k| match convention {
+            Convention::CellCentre => k as f64 * n as f64 / m as f64,
+            Convention::Endpoints if m <= 1 => 0.0,
+            Convention::Endpoints => k as f64 * (n - 1) as f64 / (m - 1) as f64,
+        })
+        .collect()
+}
+
+/// Evaluates the video `name` with the reference on its own grid and on
+/// each `extra` grid (width, height, frames): raw outputs frame by frame,
+/// rows from the top, x fastest. Returns the manifest entry.
+fn video_outputs(dir: &Path, name: &str, extra: &[[usize; 3]]) -> Result<serde_json::Value> {
+    let file = SconeFile::read(dir.join(name))?;
+    let signal = &file.signal;
+    let stem = name.trim_end_matches(".scone");
+    let n = signal.sizes[2] as usize;
+    let own = [signal.sizes[0] as usize, signal.sizes[1] as usize, n];
+    let mut decodes = Vec::new();
+    for &[w, h, m] in std::iter::once(&own).chain(extra) {
+        let mut coords = Vec::with_capacity(3 * w * h * m);
+        for u in frame_positions(n, m, signal.convention) {
+            let t = time_coordinate(u, n, signal.convention);
+            for y in 0..h {
+                for x in 0..w {
+                    coords.push(coordinate(x, w, signal.convention));
+                    coords.push(coordinate(y, h, signal.convention));
+                    coords.push(t);
+                }
+            }
+        }
+        let out = eval_reference(&file.network, &coords);
+        report_range(name, &format!("{w}x{h}x{m}"), &out);
+        let values = format!("{stem}.{w}x{h}x{m}.f32");
+        write_values(dir, &values, &out)?;
+        decodes.push(json!({"width": w, "height": h, "frames": m, "values": values}));
+    }
+    Ok(
+        json!({"file": name, "kind": "video", "channels": signal.channels(),
+              "decodes": decodes}),
+    )
+}
+
+/// Evaluates the SDF `name` with the reference on the n³ grids of
+/// [`SDF_RESOLUTIONS`] (x fastest, then y, then z) and at the world-space
+/// points standing for [`SDF_POINTS`]. Returns the manifest entry.
+fn sdf_outputs(dir: &Path, name: &str) -> Result<serde_json::Value> {
+    let file = SconeFile::read(dir.join(name))?;
+    let signal = &file.signal;
+    let stem = name.trim_end_matches(".scone");
+    let mut decodes = Vec::new();
+    for n in SDF_RESOLUTIONS {
+        let c: Vec<f64> = (0..n)
+            .map(|j| coordinate(j, n, signal.convention))
+            .collect();
+        let mut coords = Vec::with_capacity(3 * n * n * n);
+        for &z in &c {
+            for &y in &c {
+                for &x in &c {
+                    coords.extend_from_slice(&[x, y, z]);
+                }
+            }
+        }
+        let out = eval_reference(&file.network, &coords);
+        report_range(name, &format!("{n}³"), &out);
+        let values = format!("{stem}.{n}.f32");
+        write_values(dir, &values, &out)?;
+        decodes.push(json!({"resolution": n, "values": values}));
+    }
+    // World-space points: p = centre + x · half_extent rounded to six
+    // decimals, then mapped back exactly as a decoder does (FORMAT.md
+    // §4.6) so that the expected value is that of the stored p.
+    let domain = signal.domain.expect("an SDF has a domain");
+    let centre = domain.centre.map(f64::from);
+    let h = domain.half_extent as f64;
+    let [lo, hi] = signal.value_range.map(f64::from);
+    let mut points = Vec::new();
+    for x in SDF_POINTS {
+        let p: [f64; 3] = std::array::from_fn(|a| ((centre[a] + x[a] * h) * 1e6).round() / 1e6);
+        let x: [f64; 3] = std::array::from_fn(|a| (p[a] - centre[a]) / h);
+        let y = eval_reference(&file.network, &x)[0];
+        let v = lo + (y + 1.0) / 2.0 * (hi - lo);
+        points.push(json!([p[0], p[1], p[2], v]));
+    }
+    Ok(
+        json!({"file": name, "kind": "sdf", "channels": signal.channels(),
+              "decodes": decodes, "points": points}),
+    )
+}
+
+/// Prints the range of raw outputs, to see that a vector spans its values.
+fn report_range(name: &str, grid: &str, out: &[f64]) {
+    let lo = out.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = out.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    println!("{name} at {grid}: outputs in [{lo:.3}, {hi:.3}]");
 }
 
 /// Files every decoder must reject, made by corrupting a valid file.
-fn write_invalid(dir: &Path, valid: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+fn write_invalid(dir: &Path, valid: &[u8]) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let put = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes);
     put("empty.scone", &[])?;
@@ -246,6 +565,88 @@ fn write_invalid(dir: &Path, valid: &[u8]) -> Result<(), Box<dyn std::error::Err
         chunks[4].clone(),
     ];
     put("arch-before-sgnl.scone", &join(&order))?;
+    Ok(())
+}
+
+/// Files breaking the kind rules of FORMAT.md §4.2, each made by editing
+/// the `SGNL` payload of a valid file (a gray image, an RGB video, an SDF)
+/// and recomputing its CRC, so that only the named rule is broken.
+fn write_invalid_kinds(dir: &Path, gray: &[u8], video: &[u8], sdf: &[u8]) -> Result<()> {
+    // SGNL offsets (FORMAT.md §4.1): kind 0, layout 1, bit_depth 2,
+    // convention 3, axes 4, sizes 5; for three axes value_lo 17,
+    // value_hi 21, then fps_num 25 and fps_den 29 (video) or the centre
+    // 25, 29, 33 and half_extent 37 (SDF). For two axes value_lo is at 13.
+    let edit = |valid: &[u8], f: &dyn Fn(&mut Vec<u8>)| {
+        let mut chunks = split(valid);
+        assert_eq!(&chunks[0].0, b"SGNL");
+        f(&mut chunks[0].1);
+        join(&chunks)
+    };
+    let u32_at =
+        |at: usize, v: u32| move |p: &mut Vec<u8>| p[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    let f32_at =
+        |at: usize, v: f32| move |p: &mut Vec<u8>| p[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    let byte_at = |at: usize, v: u8| move |p: &mut Vec<u8>| p[at] = v;
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("unknown-kind.scone", edit(gray, &byte_at(0, 3))),
+        ("image-distance-layout.scone", edit(gray, &byte_at(1, 4))),
+        ("image-bit-depth-32.scone", edit(gray, &byte_at(2, 32))),
+        (
+            "image-with-frame-rate.scone",
+            edit(gray, &|p| {
+                p.extend_from_slice(&25u32.to_le_bytes());
+                p.extend_from_slice(&1u32.to_le_bytes());
+            }),
+        ),
+        ("video-fps-den-zero.scone", edit(video, &u32_at(29, 0))),
+        ("video-fps-num-zero.scone", edit(video, &u32_at(25, 0))),
+        (
+            "video-no-frame-rate.scone",
+            edit(video, &|p| p.truncate(25)),
+        ),
+        (
+            "video-two-axes.scone",
+            edit(video, &|p| {
+                p[4] = 2;
+                p.drain(13..17);
+            }),
+        ),
+        ("video-bit-depth-32.scone", edit(video, &byte_at(2, 32))),
+        ("sdf-half-extent-zero.scone", edit(sdf, &f32_at(37, 0.0))),
+        (
+            "sdf-half-extent-negative.scone",
+            edit(sdf, &f32_at(37, -0.75)),
+        ),
+        (
+            "sdf-half-extent-nan.scone",
+            edit(sdf, &f32_at(37, f32::NAN)),
+        ),
+        (
+            "sdf-centre-infinite.scone",
+            edit(sdf, &f32_at(25, f32::INFINITY)),
+        ),
+        ("sdf-gray-layout.scone", edit(sdf, &byte_at(1, 0))),
+        ("sdf-bit-depth-8.scone", edit(sdf, &byte_at(2, 8))),
+        ("sdf-no-domain.scone", edit(sdf, &|p| p.truncate(25))),
+        (
+            "sdf-two-axes.scone",
+            edit(sdf, &|p| {
+                p[4] = 2;
+                p.drain(13..17);
+            }),
+        ),
+    ];
+    // The sources themselves are valid, so each file breaks only its edit.
+    for valid in [gray, video, sdf] {
+        SconeFile::from_bytes(&join(&split(valid)))?;
+    }
+    for (name, bytes) in files {
+        let err = SconeFile::from_bytes(&bytes)
+            .err()
+            .ok_or_else(|| format!("{name} is accepted"))?;
+        println!("invalid/{name}: {err}");
+        std::fs::write(dir.join(name), bytes)?;
+    }
     Ok(())
 }
 
