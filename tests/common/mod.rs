@@ -36,3 +36,32 @@ pub fn assert_fails(out: &Output, needle: &str) {
     assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// Asserts success and returns stdout.
+#[allow(dead_code)]
+pub fn assert_ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed ({:?}): {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Asserts success and parses stdout as JSON (`info --json`, `eval --json`).
+#[allow(dead_code)]
+pub fn json_of(out: &Output) -> serde_json::Value {
+    let stdout = assert_ok(out);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+/// Asserts a run-time error: [`assert_fails`], exit status 1 and the
+/// `scone: error: ` prefix (usage errors exit 2 instead).
+#[allow(dead_code)]
+pub fn assert_error(out: &Output, needle: &str) {
+    assert_fails(out, needle);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.starts_with("scone: error: "), "{stderr}");
+}
