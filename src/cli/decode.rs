@@ -140,8 +140,8 @@ pub fn run(args: Args) -> Result<(), Error> {
         .output
         .clone()
         .unwrap_or_else(|| args.input.with_extension("decoded.png"));
-    check_png_name(&output)?;
     check_not_input(&args.input, &output)?;
+    check_png_name(&output)?;
     let eval = Evaluator::new(&file.network);
     let band_rows = (BAND_POINTS / width).max(1);
     write_atomic(&output, |w| {
@@ -313,8 +313,8 @@ fn run_video(args: &Args, file: &SconeFile) -> Result<(), Error> {
             .output
             .clone()
             .unwrap_or_else(|| args.input.with_extension("decoded.png"));
-        check_png_name(&output)?;
         check_not_input(&args.input, &output)?;
+        check_png_name(&output)?;
         return write_atomic(&output, |w| png(w, t));
     }
     let plan = schedule(signal, args.frames, args.fps, args.force)?;
