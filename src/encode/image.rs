@@ -1,6 +1,6 @@
 //! Encoding an image.
 
-use super::{Settings, encodings_for_bits, metadata, rounded};
+use super::{Settings, finish, rounded};
 use crate::Error;
 use crate::format::SconeFile;
 use crate::metrics::quality;
@@ -46,22 +46,14 @@ pub fn encode_image(
     let data = GridData::new(coords, targets, 2, img.channels())?;
     let init = init_network(&arch, settings.train.seed);
     let net = train::fit(init, &data, &settings.train, settings.device, progress)?;
-    let encodings = encodings_for_bits(&net, settings.bits)?;
-    let mut file = SconeFile {
-        signal,
-        network: net,
-        encodings,
-        metadata: None,
-    };
-    // Measure what a decoder reads back, not the float network.
-    let decoded = SconeFile::from_bytes(&file.to_bytes()?)?;
-    let (psnr, ssim) = quality::image(&decoded, img);
-    let measured = serde_json::json!({
-        "psnr_db": rounded(psnr, 3),
-        "ssim": rounded(ssim, 4),
-    });
-    file.metadata = Some(metadata(settings, measured));
-    let bytes = file.to_bytes()?;
+    let (file, bytes, (psnr, ssim)) = finish(settings, signal, net, |decoded| {
+        let (psnr, ssim) = quality::image(decoded, img);
+        let measured = serde_json::json!({
+            "psnr_db": rounded(psnr, 3),
+            "ssim": rounded(ssim, 4),
+        });
+        Ok(((psnr, ssim), measured))
+    })?;
     Ok(Encoded {
         file,
         bytes,

@@ -12,7 +12,7 @@ pub use sdf::{EncodedSdf, SdfData, SdfSettings, encode_sdf, sdf_signal};
 pub use video::{EncodedVideo, VideoData, encode_video, video_signal};
 
 use crate::Error;
-use crate::format::Encoding;
+use crate::format::{Encoding, SconeFile};
 use crate::model::{Arch, Mask, Network};
 use crate::signal::{Convention, Kind};
 use crate::train::{Batch, Device, TrainConfig};
@@ -172,6 +172,29 @@ pub fn encodings_for_bits(net: &Network, bits: u8) -> Result<Vec<Encoding>, Erro
         }
     };
     Ok(net.tensors.iter().map(pick).collect())
+}
+
+/// Quantises `net` into a file for `signal`, measures what a decoder
+/// reads back (not the float network) with `measure`, which returns its
+/// figures and their `meta` entries, and returns the file with its bytes.
+fn finish<T>(
+    settings: &Settings,
+    signal: crate::signal::SignalInfo,
+    net: Network,
+    measure: impl FnOnce(&SconeFile) -> Result<(T, serde_json::Value), Error>,
+) -> Result<(SconeFile, Vec<u8>, T), Error> {
+    let encodings = encodings_for_bits(&net, settings.bits)?;
+    let mut file = SconeFile {
+        signal,
+        network: net,
+        encodings,
+        metadata: None,
+    };
+    let decoded = SconeFile::from_bytes(&file.to_bytes()?)?;
+    let (figures, measured) = measure(&decoded)?;
+    file.metadata = Some(metadata(settings, measured));
+    let bytes = file.to_bytes()?;
+    Ok((file, bytes, figures))
 }
 
 /// The `meta` chunk: how the file was made and what it measured.

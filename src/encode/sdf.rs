@@ -1,7 +1,7 @@
 //! Encoding a 3D shape as a signed-distance field: fresh samples around
 //! the surface every step, labelled by the surface oracle (docs/3d.md).
 
-use super::{Settings, encodings_for_bits, metadata, rounded};
+use super::{Settings, finish, rounded};
 use crate::Error;
 use crate::format::SconeFile;
 use crate::mesh::load::normalise;
@@ -114,24 +114,16 @@ pub fn encode_sdf(
     let init = init_network(&arch, settings.train.seed);
     let data = SdfData { oracle: &oracle };
     let net = train::fit(init, &data, &settings.train, settings.device, progress)?;
-    let encodings = encodings_for_bits(&net, settings.bits)?;
-    let mut file = SconeFile {
-        signal,
-        network: net,
-        encodings,
-        metadata: None,
-    };
-    // Measure what a decoder reads back, not the float network.
-    let decoded = SconeFile::from_bytes(&file.to_bytes()?)?;
-    let q = quality::sdf(&decoded, &oracle, sdf.eval_resolution)?;
-    let measured = serde_json::json!({
-        "iou": rounded(q.iou, 5),
-        "chamfer": q.chamfer,
-        "eval_resolution": q.resolution,
-        "surface_points": sdf.surface_points,
-    });
-    file.metadata = Some(metadata(settings, measured));
-    let bytes = file.to_bytes()?;
+    let (file, bytes, q) = finish(settings, signal, net, |decoded| {
+        let q = quality::sdf(decoded, &oracle, sdf.eval_resolution)?;
+        let measured = serde_json::json!({
+            "iou": rounded(q.iou, 5),
+            "chamfer": q.chamfer,
+            "eval_resolution": q.resolution,
+            "surface_points": sdf.surface_points,
+        });
+        Ok((q, measured))
+    })?;
     Ok(EncodedSdf {
         file,
         bytes,

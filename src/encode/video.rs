@@ -1,7 +1,7 @@
 //! Encoding a video: a network of (x, y, t) fitted to random batches of
 //! pixels gathered from the clip on demand.
 
-use super::{Settings, encodings_for_bits, metadata, rounded};
+use super::{Settings, finish, rounded};
 use crate::Error;
 use crate::format::SconeFile;
 use crate::metrics::{self, quality};
@@ -139,26 +139,18 @@ pub fn encode_video(
     let mut init = init_network(&arch, settings.train.seed);
     slow_time_axis(&mut init, video);
     let net = train::fit(init, &data, &settings.train, settings.device, progress)?;
-    let encodings = encodings_for_bits(&net, settings.bits)?;
-    let mut file = SconeFile {
-        signal,
-        network: net,
-        encodings,
-        metadata: None,
-    };
-    // Measure what a decoder reads back, not the float network.
-    let decoded = SconeFile::from_bytes(&file.to_bytes()?)?;
-    let (frame_psnr, frame_ssim) = quality::video(&decoded, video);
-    let (psnr, psnr_sd) = metrics::mean_std(&frame_psnr);
-    let (ssim, ssim_sd) = metrics::mean_std(&frame_ssim);
-    let measured = serde_json::json!({
-        "psnr_db": rounded(psnr, 3),
-        "psnr_db_sd": rounded(psnr_sd, 3),
-        "ssim": rounded(ssim, 4),
-        "ssim_sd": rounded(ssim_sd, 4),
-    });
-    file.metadata = Some(metadata(settings, measured));
-    let bytes = file.to_bytes()?;
+    let (file, bytes, (frame_psnr, frame_ssim)) = finish(settings, signal, net, |decoded| {
+        let (frame_psnr, frame_ssim) = quality::video(decoded, video);
+        let (psnr, psnr_sd) = metrics::mean_std(&frame_psnr);
+        let (ssim, ssim_sd) = metrics::mean_std(&frame_ssim);
+        let measured = serde_json::json!({
+            "psnr_db": rounded(psnr, 3),
+            "psnr_db_sd": rounded(psnr_sd, 3),
+            "ssim": rounded(ssim, 4),
+            "ssim_sd": rounded(ssim_sd, 4),
+        });
+        Ok(((frame_psnr, frame_ssim), measured))
+    })?;
     Ok(EncodedVideo {
         file,
         bytes,

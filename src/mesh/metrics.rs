@@ -1,5 +1,5 @@
-//! Metrics that compare shapes (occupancy IoU, Chamfer distance) and the
-//! evaluation grid over the normalised domain.
+//! Metrics that compare shapes (occupancy IoU, Chamfer distance), and,
+//! for tests, a grid over the normalised domain.
 
 use crate::Error;
 use kiddo::{ImmutableKdTree, SquaredEuclidean};
@@ -12,21 +12,44 @@ use rayon::prelude::*;
 /// # Panics
 /// When the two slices differ in length (a caller's bug, not bad input).
 pub fn iou(pred: &[f32], truth: &[f32]) -> f64 {
-    assert_eq!(
-        pred.len(),
-        truth.len(),
-        "iou: the fields must have the same number of samples"
-    );
-    let (mut both, mut either) = (0u64, 0u64);
-    for (p, t) in pred.iter().zip(truth) {
-        let (a, b) = (*p <= 0.0, *t <= 0.0);
-        both += u64::from(a && b);
-        either += u64::from(a || b);
+    let mut counts = Occupancy::default();
+    counts.add(pred, truth);
+    counts.iou()
+}
+
+/// Running counts for [`iou`] over fields seen piece by piece (one grid
+/// slice at a time, in bounded memory).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Occupancy {
+    both: u64,
+    either: u64,
+}
+
+impl Occupancy {
+    /// Counts the samples of two equally long pieces of the fields.
+    ///
+    /// # Panics
+    /// When the two slices differ in length (a caller's bug, not bad input).
+    pub fn add(&mut self, pred: &[f32], truth: &[f32]) {
+        assert_eq!(
+            pred.len(),
+            truth.len(),
+            "iou: the fields must have the same number of samples"
+        );
+        for (p, t) in pred.iter().zip(truth) {
+            let (a, b) = (*p <= 0.0, *t <= 0.0);
+            self.both += u64::from(a && b);
+            self.either += u64::from(a || b);
+        }
     }
-    if either == 0 {
-        1.0
-    } else {
-        both as f64 / either as f64
+
+    /// |A ∩ B| / |A ∪ B| of what was added, or 1.0 when both are empty.
+    pub fn iou(&self) -> f64 {
+        if self.either == 0 {
+            1.0
+        } else {
+            self.both as f64 / self.either as f64
+        }
     }
 }
 
@@ -85,10 +108,11 @@ fn mean_nearest(from: &[[f32; 3]], to: &[[f32; 3]]) -> Result<f64, Error> {
     Ok(partial.iter().sum::<f64>() / from.len() as f64)
 }
 
+#[cfg(test)]
 /// Coordinate `i` of an `n`-point grid axis over [−0.5, 0.5]:
 /// `i/(n−1) − 0.5`, like PyTorch's `linspace(-0.5, 0.5, n)` (−0.5 when
 /// `n` = 1), computed in f64 and rounded once.
-pub fn grid_coordinate(n: usize, i: usize) -> f32 {
+pub(crate) fn grid_coordinate(n: usize, i: usize) -> f32 {
     if n <= 1 {
         -0.5
     } else {
@@ -96,12 +120,13 @@ pub fn grid_coordinate(n: usize, i: usize) -> f32 {
     }
 }
 
+#[cfg(test)]
 /// The points of an n×n×n grid over [−0.5, 0.5]³ in normalised space:
 /// sample (i, j, k) at (x_i, x_j, x_k) with x_i = i/(n−1) − 0.5 (see
 /// [`grid_coordinate`]), x fastest, then y, then z, so that point
 /// (i, j, k) is at index i + n·(j + n·k). Holds n³ points: use
 /// [`grid_slice`] to stay in bounded memory at large n.
-pub fn grid_points(n: usize) -> Vec<[f32; 3]> {
+pub(crate) fn grid_points(n: usize) -> Vec<[f32; 3]> {
     let mut out = Vec::with_capacity(n * n * n);
     for k in 0..n {
         out.extend(grid_slice(n, k));
@@ -109,11 +134,12 @@ pub fn grid_points(n: usize) -> Vec<[f32; 3]> {
     out
 }
 
+#[cfg(test)]
 /// The z-slice `k` of [`grid_points`]: its n² points, x fastest then y.
 ///
 /// # Panics
 /// When `k >= n`.
-pub fn grid_slice(n: usize, k: usize) -> Vec<[f32; 3]> {
+pub(crate) fn grid_slice(n: usize, k: usize) -> Vec<[f32; 3]> {
     assert!(k < n, "grid_slice: slice {k} of a grid of {n}");
     let axis: Vec<f32> = (0..n).map(|i| grid_coordinate(n, i)).collect();
     let z = axis[k];

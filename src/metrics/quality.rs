@@ -4,8 +4,8 @@
 use crate::Error;
 use crate::decode::Evaluator;
 use crate::format::SconeFile;
-use crate::mesh::extract::{check_resolution, extract_mesh, output_level, slice_coords};
-use crate::mesh::metrics::chamfer;
+use crate::mesh::extract::{check_resolution, extract_mesh, slice_coords};
+use crate::mesh::metrics::{Occupancy, chamfer};
 use crate::mesh::surface::SurfaceSdf;
 use crate::mesh::{PointCloud, Shape, TriMesh};
 use crate::signal::Domain;
@@ -69,31 +69,21 @@ pub fn sdf(file: &SconeFile, truth: &SurfaceSdf, resolution: usize) -> Result<Sd
     let signal = &file.signal;
     check_resolution(resolution)?;
     let eval = Evaluator::new(&file.network);
-    let level = output_level(signal, 0.0);
-    let rising = signal.value_range[1] > signal.value_range[0];
-    let (mut both, mut either) = (0u64, 0u64);
+    let mut counts = Occupancy::default();
     let mut pred = vec![0f32; resolution * resolution];
     let mut labels = Vec::new();
     for k in 0..resolution {
         let coords = slice_coords(signal, resolution, k);
         eval.eval(&coords, &mut pred);
+        pred.iter_mut().for_each(|y| *y = signal.to_value(*y));
         let queries: Vec<[f32; 3]> = coords
             .chunks_exact(3)
             .map(|p| [p[0] * 0.5, p[1] * 0.5, p[2] * 0.5])
             .collect();
         truth.distances(&queries, &mut labels);
-        for (&y, &d) in pred.iter().zip(&labels) {
-            let inside = if rising { y <= level } else { y >= level };
-            let truly = d <= 0.0;
-            both += (inside && truly) as u64;
-            either += (inside || truly) as u64;
-        }
+        counts.add(&pred, &labels);
     }
-    let iou = if either == 0 {
-        1.0
-    } else {
-        both as f64 / either as f64
-    };
+    let iou = counts.iou();
     let mesh = extract_mesh(&eval, signal, resolution, 0.0)?;
     let vertices: Vec<[f32; 3]> = mesh.vertices.iter().map(|v| v.map(|c| c * 0.5)).collect();
     let surface = &truth.points().points;
