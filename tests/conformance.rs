@@ -119,6 +119,18 @@ fn image_vectors_decode_within_tolerance() {
         }
     }
     println!("images: largest output error {largest:.2e}");
+    // Every family and every SCONE mask has a vector (FORMAT.md §5).
+    let labels: Vec<String> = vectors
+        .iter()
+        .map(|(_, f)| f.network.arch.label())
+        .collect();
+    for family in scone::model::FAMILY_NAMES {
+        assert!(labels.iter().any(|l| l == family), "no {family} vector");
+    }
+    for mask in &scone::model::Mask::ALL[1..] {
+        let label = format!("scone-{}", mask.name());
+        assert!(labels.contains(&label), "no {label} vector");
+    }
 }
 
 /// FORMAT.md §4.5, written out again: the source-frame position u of

@@ -247,3 +247,80 @@ fn bad_encoder_input_fails_with_one_line() {
         assert!(!out.exists(), "{args:?} left an output");
     }
 }
+
+/// Every architecture through the command line: encode, read back, decode,
+/// export; a baseline without --width trains no more parameters than the
+/// SCONE of the same settings, and within 3 % as many.
+#[test]
+fn every_architecture_encodes_decodes_and_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample("kodim23-64x64.png");
+    let input = s(&input);
+    let fit = |extra: &[&str], name: &str| {
+        let out = dir.path().join(format!("{name}.scone"));
+        let mut args = vec![
+            "encode",
+            input,
+            "-o",
+            s(&out),
+            "--iterations",
+            "15",
+            "--depth",
+            "3",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        let r = scone(&args);
+        assert!(
+            r.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        SconeFile::read(&out).unwrap()
+    };
+    let base = fit(&[], "scone").network.arch.trainable_count();
+    for arch in ["rbm", "siren", "ffn", "mfn", "wire"] {
+        let file = fit(&["--arch", arch], arch);
+        assert_eq!(file.network.arch.name(), arch);
+        let n = file.network.arch.trainable_count();
+        assert!(
+            n <= base && n * 100 >= base * 97,
+            "{arch}: {n} against {base}"
+        );
+        let png = dir.path().join(format!("{arch}.png"));
+        let scone_path = dir.path().join(format!("{arch}.scone"));
+        let r = scone(&["decode", s(&scone_path), "-o", s(&png), "--scale", "2"]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        assert_eq!(load(&png).unwrap().width, 128);
+        let json = dir.path().join(format!("{arch}.json"));
+        let r = scone(&["export", s(&scone_path), "-o", s(&json), "--points", "10"]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(doc["arch"]["name"], arch);
+        assert_eq!(doc["outputs"].as_array().unwrap().len(), (10 + 5) * 3);
+    }
+    for mask in ["sigmoid", "ntanh-l", "exp-sq"] {
+        let file = fit(&["--mask", mask], mask);
+        assert_eq!(file.network.arch.mask().unwrap().name(), mask);
+    }
+    let out = dir.path().join("bad.scone");
+    assert_fails(
+        &scone(&[
+            "encode",
+            input,
+            "-o",
+            s(&out),
+            "--arch",
+            "ffn",
+            "--mask",
+            "sigmoid",
+        ]),
+        "--mask",
+    );
+    assert_fails(
+        &scone(&["encode", input, "-o", s(&out), "--arch", "relu"]),
+        "relu",
+    );
+    assert!(!out.exists());
+}

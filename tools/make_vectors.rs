@@ -13,9 +13,9 @@
 //!
 //! Run: `cargo run --release --example make_vectors` from the crate root.
 
-use scone::decode::reference::eval_reference;
+use scone::decode::reference::{eval_reference, normalise_outputs, rbm_gate_margin};
 use scone::format::{Encoding, SconeFile};
-use scone::model::{Arch, Mask, init_network};
+use scone::model::{Arch, Family, Mask, init_network};
 use scone::signal::grid::{coordinate, time_coordinate};
 use scone::signal::{Convention, Domain, FrameRate, Kind, Layout, SignalInfo};
 use serde_json::json;
@@ -77,20 +77,20 @@ const SDF_POINTS: [[f64; 3]; 8] = [
 ];
 
 fn arch(in_dims: usize, out_dims: usize, layers: usize, hidden: usize, omegas: &[f32]) -> Arch {
-    Arch {
+    Arch::scone(
         in_dims,
         out_dims,
         layers,
         hidden,
-        omega0: 30.0,
-        omegas: omegas.to_vec(),
-        mask: Mask::Sin2,
-    }
+        30.0,
+        omegas.to_vec(),
+        Mask::Sin2,
+    )
 }
 
 fn vectors() -> Vec<Vector> {
     use Encoding::*;
-    vec![
+    let mut out = vec![
         Vector {
             name: "gray-f32-centre",
             arch: arch(2, 1, 3, 16, &[30.0, 10.0]),
@@ -141,7 +141,41 @@ fn vectors() -> Vec<Vector> {
             encodings: &[Affine8, F16],
             decodes: &[[48, 40]],
         },
-    ]
+    ];
+    // One vector per other family and per other SCONE mask (FORMAT.md
+    // §5.2–§5.7), small enough to read by hand.
+    let families = ["rbm", "siren", "ffn", "mfn", "wire"].map(|name| {
+        let mut family = Family::default_of(name, 3).expect("a known family");
+        if let Family::Ffn { frequencies, .. } = &mut family {
+            *frequencies = 12;
+        }
+        Arch {
+            in_dims: 2,
+            out_dims: 3,
+            layers: 3,
+            // rbm at 12: at 16 one sample of seed 105 lies 2e-5 from a
+            // pattern edge.
+            hidden: if name == "rbm" { 12 } else { 16 },
+            family,
+        }
+    });
+    let masks = Mask::ALL[1..]
+        .iter()
+        .map(|&m| Arch::scone(2, 3, 3, 16, 30.0, vec![60.0, 20.0], m));
+    for arch in families.into_iter().chain(masks) {
+        let name: &'static str = Box::leak(format!("arch-{}", arch.label()).into_boxed_str());
+        out.push(Vector {
+            name,
+            arch,
+            layout: Layout::Rgb,
+            sizes: [24, 16],
+            convention: Convention::CellCentre,
+            value_range: [0.0, 1.0],
+            encodings: &[F32, F16, Affine8],
+            decodes: &[[37, 23]],
+        });
+    }
+    out
 }
 
 fn video_vectors() -> Vec<VideoVector> {
@@ -213,12 +247,22 @@ fn write_synthetic(
     encodings: &[Encoding],
 ) -> Result<String> {
     let mut network = init_network(arch, seed);
-    // Random initialisation leaves outputs near zero; widen the output
-    // map to U(−2/√H, 2/√H) so the vectors span the value range.
-    for t in &mut network.tensors {
-        if t.name.starts_with("output.") {
-            t.data.iter_mut().for_each(|w| *w *= 60.0 / 6f32.sqrt());
+    if arch.mask() == Some(Mask::Sin2) {
+        // Random initialisation leaves outputs near zero; widen the output
+        // map to U(−2/√H, 2/√H) so the vectors span the value range.
+        for t in &mut network.tensors {
+            if t.name.starts_with("output.") {
+                t.data.iter_mut().for_each(|w| *w *= 60.0 / 6f32.sqrt());
+            }
         }
+    } else {
+        // The other families' initialisations differ: scale their output
+        // maps so that outputs reach ±1 over the domain.
+        let d = arch.in_dims;
+        let coords: Vec<f64> = (0..997 * d)
+            .map(|i| ((i * 7919 + 13) % 2001) as f64 / 1000.0 - 1.0)
+            .collect();
+        normalise_outputs(&mut network, &coords);
     }
     let encodings = (0..network.tensors.len())
         .map(|i| encodings[i % encodings.len()])
@@ -399,6 +443,15 @@ fn expected_outputs(
             for x in 0..w {
                 coords.push(coordinate(x, w, file.signal.convention));
                 coords.push(coordinate(y, h, file.signal.convention));
+            }
+        }
+        // An rbm gate may switch within rounding of a pattern edge
+        // (FORMAT.md §5.3): vectors keep clear of them.
+        for x in coords.chunks_exact(2) {
+            if let Some(m) = rbm_gate_margin(&file.network, x)
+                && m < 2e-5
+            {
+                return Err(format!("{name}: a sample lies {m:e} from an rbm pattern edge").into());
             }
         }
         let out = eval_reference(&file.network, &coords);

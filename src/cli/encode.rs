@@ -27,16 +27,28 @@ pub struct Args {
     /// (the paper's 5 × 250 network, 10k full-batch steps).
     #[arg(long, default_value = "default", value_parser = ["default", "paper"])]
     preset: String,
+    /// Network: `scone`, or a baseline the paper compares it with: `siren`,
+    /// `ffn` (random Fourier features + ReLU MLP), `mfn` (GaborNet), `wire`,
+    /// `rbm` (SCONE's random-binary-mask ablation). Without --width a
+    /// baseline gets the width that trains as many parameters as the SCONE
+    /// of the preset.
+    #[arg(long, default_value = "scone", value_parser = scone_model_names())]
+    arch: String,
+    /// SCONE's mask activation: `sin2` (the paper's), `sigmoid`, `ntanh`,
+    /// `ntanh-l`, `sigmoid-l` or `exp-sq` (-l: with a trainable input scale).
+    #[arg(long, default_value = "sin2", value_parser = ["sin2", "sigmoid", "ntanh", "ntanh-l", "sigmoid-l", "exp-sq"])]
+    mask: String,
     /// Training steps.
     #[arg(long)]
     iterations: Option<usize>,
-    /// Hidden width.
+    /// Hidden width (complex features for `wire`).
     #[arg(long)]
     width: Option<usize>,
     /// Number of layers L (L − 1 hidden layers and the output layer).
     #[arg(long)]
     depth: Option<usize>,
-    /// ω₀ of the mask activation.
+    /// ω₀: SCONE's mask frequency, SIREN's and rbm's sine frequency, WIRE's
+    /// wavelet frequency.
     #[arg(long)]
     omega0: Option<f32>,
     /// Basis frequencies, one per hidden layer, comma-separated (e.g. 90,60,30,10).
@@ -75,6 +87,10 @@ pub struct Args {
     /// No progress bar and no summary.
     #[arg(short, long)]
     quiet: bool,
+}
+
+fn scone_model_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(crate::model::FAMILY_NAMES)
 }
 
 /// What kind of signal `path` holds: a folder is a clip of PNG frames,
@@ -119,11 +135,14 @@ fn settings(args: &Args, kind: Kind) -> Result<Settings, Error> {
         }
         s.layers = d;
     }
+    s.arch = args.arch.clone();
+    s.mask = crate::model::Mask::from_name(&args.mask)?;
     if let Some(w) = args.width {
         s.hidden = w;
+        s.match_budget = false;
     }
     if let Some(w) = args.omega0 {
-        s.omega0 = w;
+        s.omega0 = Some(w);
     }
     if let Some(o) = &args.omegas {
         s.omegas = o.clone();

@@ -64,24 +64,34 @@ pub fn describe(file: &SconeFile, bytes: u64) -> serde_json::Value {
         signal["domain_centre"] = json!(d.centre);
         signal["domain_half_extent"] = json!(d.half_extent);
     }
+    let mut architecture = json!({
+        "name": a.name(),
+        "in_dims": a.in_dims,
+        "out_dims": a.out_dims,
+        "parameters": file.network.parameter_count(),
+        "trained_parameters": a.trainable_count(),
+    });
+    for (key, value) in a.hyperparameters() {
+        architecture[key] = hyper_json(&value);
+    }
     json!({
         "file_bytes": bytes,
         "bits_per_sample_point": 8.0 * bytes as f64 / samples as f64,
         "signal": signal,
-        "architecture": {
-            "name": a.name(),
-            "in_dims": a.in_dims,
-            "out_dims": a.out_dims,
-            "layers": a.layers,
-            "hidden": a.hidden,
-            "omega0": a.omega0,
-            "omegas": a.omegas,
-            "mask": a.mask.name(),
-            "parameters": file.network.parameter_count(),
-        },
+        "architecture": architecture,
         "tensors": tensors,
         "metadata": metadata,
     })
+}
+
+fn hyper_json(v: &crate::model::HyperValue) -> serde_json::Value {
+    use crate::model::HyperValue::*;
+    match v {
+        U32(n) => json!(n),
+        F32(x) => json!(x),
+        F32s(xs) => json!(xs),
+        Str(s) => json!(s),
+    }
 }
 
 fn print_text(r: &serde_json::Value) {
@@ -115,14 +125,33 @@ fn print_text(r: &serde_json::Value) {
             s["domain_centre"], s["domain_half_extent"]
         );
     }
+    let extra: Vec<String> = a
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| {
+            ![
+                "name",
+                "in_dims",
+                "out_dims",
+                "layers",
+                "hidden",
+                "parameters",
+                "trained_parameters",
+            ]
+            .contains(&k.as_str())
+        })
+        .map(|(k, v)| match v.as_str() {
+            Some(s) => format!("{k} {s}"),
+            None => format!("{k} {v}"),
+        })
+        .collect();
     println!(
-        "architecture: {} {} layers x {} hidden, omega0 {}, omegas {}, mask {}",
+        "architecture: {} {} layers x {} hidden, {}",
         a["name"].as_str().unwrap_or(""),
         a["layers"],
         a["hidden"],
-        a["omega0"],
-        a["omegas"],
-        a["mask"].as_str().unwrap_or(""),
+        extra.join(", "),
     );
     println!("parameters:   {}", a["parameters"]);
     println!(

@@ -4,6 +4,7 @@ mod decode;
 #[cfg(feature = "train")]
 mod encode;
 mod eval;
+mod export;
 mod info;
 mod mesh;
 mod output;
@@ -36,6 +37,8 @@ enum Command {
     Eval(eval::Args),
     /// Print what a .scone file holds.
     Info(info::Args),
+    /// Write a file's network, sample points and decoded outputs as JSON.
+    Export(export::Args),
 }
 
 /// Runs the command line; every failure is one line on stderr and exit
@@ -68,6 +71,7 @@ pub fn main() -> ExitCode {
         Command::Mesh(args) => mesh::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Info(args) => info::run(args),
+        Command::Export(args) => export::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

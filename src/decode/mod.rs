@@ -19,12 +19,13 @@
 //! Tiles are fixed by position, not by thread count, and each is computed
 //! the same way, so the result does not depend on how many threads run.
 
+mod baseline;
 pub mod fastmath;
 pub mod reference;
 
 pub use reference::eval_reference;
 
-use crate::model::{Arch, Network};
+use crate::model::{Arch, Family, Mask, Network};
 use fastmath::{madd, sin_k, sin_sq_k};
 use gemm::Parallelism;
 use rayon::prelude::*;
@@ -58,6 +59,12 @@ struct Hidden {
 #[derive(Clone, Debug)]
 pub struct Evaluator {
     arch: Arch,
+    /// SCONE's mask activation (unused for the other families).
+    mask: Mask,
+    /// The other families' evaluator; `None` for SCONE.
+    plan: Option<baseline::Plan>,
+    /// Activation rows per scratch buffer.
+    width: usize,
     hidden: Vec<Hidden>,
     /// `[out_dims, hidden]` row-major.
     out_w: Vec<f32>,
@@ -71,18 +78,26 @@ struct Scratch {
     stride: usize,
     /// Coordinates transposed to `[in_dims][stride]`.
     xt: Vec<f32>,
-    /// Two `[hidden][stride]` activation buffers, used in turn.
+    /// Two `[width][stride]` activation buffers, used in turn, and a
+    /// third for the baselines' side computations.
     a: Vec<f32>,
     b: Vec<f32>,
+    c: Vec<f32>,
 }
 
 impl Scratch {
-    fn new(arch: &Arch, stride: usize) -> Self {
+    fn new(arch: &Arch, width: usize, stride: usize) -> Self {
+        let third = if matches!(arch.family, Family::Scone { .. }) {
+            0
+        } else {
+            width
+        };
         Self {
             stride,
             xt: vec![0.0; arch.in_dims * stride],
-            a: vec![0.0; arch.hidden * stride],
-            b: vec![0.0; arch.hidden * stride],
+            a: vec![0.0; width * stride],
+            b: vec![0.0; width * stride],
+            c: vec![0.0; third * stride],
         }
     }
 }
@@ -100,6 +115,25 @@ impl Evaluator {
             panic!("cannot evaluate this network: {e}");
         }
         let (d, h) = (arch.in_dims, arch.hidden);
+        let width = baseline::scratch_width(&arch.family, h);
+        let avx2 = fastmath::has_avx2();
+        let Family::Scone {
+            omega0,
+            omegas,
+            mask,
+        } = arch.family.clone()
+        else {
+            return Evaluator {
+                plan: baseline::Plan::new(net),
+                mask: Mask::Sin2,
+                width,
+                hidden: Vec::new(),
+                out_w: Vec::new(),
+                out_b: Vec::new(),
+                arch,
+                avx2,
+            };
+        };
         let scaled = |name: String, len: usize, scale: f32| -> Vec<f32> {
             let t = net.tensor(&name);
             assert_eq!(t.data.len(), len, "tensor `{name}` has the wrong length");
@@ -108,12 +142,23 @@ impl Evaluator {
         let hidden = (0..arch.hidden_layers())
             .map(|i| {
                 let mask_in = if i == 0 { d } else { h };
-                let (w0, wi) = (arch.omega0, arch.omegas[i]);
+                let mut mask_w = scaled(format!("hidden.{i}.mask.weight"), h * mask_in, omega0);
+                let mut mask_b = scaled(format!("hidden.{i}.mask.bias"), h, omega0);
+                if mask.has_scale() {
+                    // σ(a ⊙ ω₀(W z + b)): fold a into each unit's row.
+                    let a = &net.tensor(&format!("hidden.{i}.mask.scale")).data;
+                    for j in 0..h {
+                        mask_w[j * mask_in..(j + 1) * mask_in]
+                            .iter_mut()
+                            .for_each(|w| *w *= a[j]);
+                        mask_b[j] *= a[j];
+                    }
+                }
                 Hidden {
-                    mask_w: scaled(format!("hidden.{i}.mask.weight"), h * mask_in, w0),
-                    mask_b: scaled(format!("hidden.{i}.mask.bias"), h, w0),
-                    basis_w: scaled(format!("hidden.{i}.basis.weight"), h * d, wi),
-                    basis_b: scaled(format!("hidden.{i}.basis.bias"), h, wi),
+                    mask_w,
+                    mask_b,
+                    basis_w: scaled(format!("hidden.{i}.basis.weight"), h * d, omegas[i]),
+                    basis_b: scaled(format!("hidden.{i}.basis.bias"), h, omegas[i]),
                 }
             })
             .collect();
@@ -121,10 +166,13 @@ impl Evaluator {
         let out_b = scaled("output.bias".into(), arch.out_dims, 1.0);
         Evaluator {
             arch,
+            mask,
+            plan: None,
+            width,
             hidden,
             out_w,
             out_b,
-            avx2: fastmath::has_avx2(),
+            avx2,
         }
     }
 
@@ -188,20 +236,31 @@ impl Evaluator {
         if n <= tile {
             // One tile: skip the thread pool, and size scratch to the request
             // so that single points stay cheap.
-            self.eval_tile(&mut Scratch::new(&self.arch, n), coords, out);
+            self.eval_tile(&mut Scratch::new(&self.arch, self.width, n), coords, out);
             return;
         }
         coords
             .par_chunks(tile * d)
             .zip(out.par_chunks_mut(tile * od))
             .for_each_init(
-                || Scratch::new(&self.arch, tile),
+                || Scratch::new(&self.arch, self.width, tile),
                 |scratch, (c, o)| self.eval_tile(scratch, c, o),
             );
     }
 
     /// Runs the network on one tile of at most `scratch.stride` points.
     fn eval_tile(&self, s: &mut Scratch, coords: &[f32], out: &mut [f32]) {
+        if let Some(plan) = &self.plan {
+            let d = self.arch.in_dims;
+            let (ts, nt) = (s.stride, coords.len() / d);
+            for (p, x) in coords.chunks_exact(d).enumerate() {
+                for (k, &v) in x.iter().enumerate() {
+                    s.xt[k * ts + p] = v;
+                }
+            }
+            plan.eval_tile(&s.xt, d, &mut s.a, &mut s.b, &mut s.c, out, nt, ts);
+            return;
+        }
         match self.arch.in_dims {
             1 => self.eval_tile_d::<1>(s, coords, out),
             2 => self.eval_tile_d::<2>(s, coords, out),
@@ -225,7 +284,7 @@ impl Evaluator {
         let xs: [&[f32]; D] = std::array::from_fn(|k| &s.xt[k * ts..k * ts + nt]);
 
         let (mut z, mut u) = (&mut s.a, &mut s.b);
-        elementwise::<D, true>(self.avx2, &self.hidden[0], xs, z, ts);
+        elementwise::<D, true>(self.avx2, self.mask, &self.hidden[0], xs, z, ts);
         for layer in &self.hidden[1..] {
             // u = z · (ω₀W)ᵀ, as [nt × h] = [nt × h] · [h × h], all
             // column-major with leading dimension ts.
@@ -254,7 +313,7 @@ impl Evaluator {
                     Parallelism::None,
                 );
             }
-            elementwise::<D, false>(self.avx2, layer, xs, u, ts);
+            elementwise::<D, false>(self.avx2, self.mask, layer, xs, u, ts);
             std::mem::swap(&mut z, &mut u);
         }
 
@@ -298,11 +357,15 @@ impl Evaluator {
 #[inline]
 fn elementwise<const D: usize, const FIRST: bool>(
     avx2: bool,
+    mask: Mask,
     layer: &Hidden,
     xs: [&[f32]; D],
     z: &mut [f32],
     ts: usize,
 ) {
+    if mask != Mask::Sin2 {
+        return elementwise_other_mask::<D, FIRST>(mask, layer, xs, z, ts);
+    }
     #[cfg(target_arch = "x86_64")]
     if avx2 {
         // SAFETY: `avx2` is only set when the CPU has AVX2 and FMA.
@@ -348,6 +411,43 @@ fn elementwise_impl<const D: usize, const FIRST: bool, const FMA: bool>(
                 v = madd::<FMA>(wb[k], x[k], v);
             }
             *zp = sin_sq_k::<FMA>(u) * sin_k::<FMA>(v);
+        });
+    }
+}
+
+/// [`elementwise`] for the masks other than sin², with the standard
+/// library's `exp` and `tanh`: the paper's ablations, not the codec's
+/// default.
+fn elementwise_other_mask<const D: usize, const FIRST: bool>(
+    mask: Mask,
+    layer: &Hidden,
+    xs: [&[f32]; D],
+    z: &mut [f32],
+    ts: usize,
+) {
+    let nt = xs[0].len();
+    let sigma = |u: f32| match mask {
+        Mask::Sin2 => sin_sq_k::<false>(u),
+        Mask::Sigmoid | Mask::SigmoidL => 1.0 / (1.0 + (-u).exp()),
+        Mask::NTanh | Mask::NTanhL => (u.tanh() + 1.0) * 0.5,
+        Mask::ExpSq => (-u * u).exp(),
+    };
+    for (j, row) in z.chunks_exact_mut(ts).enumerate() {
+        let bm = layer.mask_b[j];
+        let wm: [f32; D] =
+            std::array::from_fn(|k| if FIRST { layer.mask_w[j * D + k] } else { 0.0 });
+        let cb = layer.basis_b[j];
+        let wb: [f32; D] = std::array::from_fn(|k| layer.basis_w[j * D + k]);
+        for_each_point(&mut row[..nt], xs, |zp, x| {
+            let mut u = if FIRST { bm } else { *zp + bm };
+            let mut v = cb;
+            for k in 0..D {
+                if FIRST {
+                    u += wm[k] * x[k];
+                }
+                v += wb[k] * x[k];
+            }
+            *zp = sigma(u) * sin_k::<false>(v);
         });
     }
 }

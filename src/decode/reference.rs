@@ -1,20 +1,24 @@
-//! The reference evaluator: the SCONE formula written out literally in
-//! `f64`, one point at a time. It is slow on purpose; it exists to produce
-//! conformance vectors and to check the fast [`Evaluator`](super::Evaluator).
+//! The reference evaluator: each family's formula (FORMAT.md §5) written
+//! out literally in `f64`, one point at a time. It is slow on purpose; it
+//! exists to produce conformance vectors and to check the fast
+//! [`Evaluator`](super::Evaluator).
 
-use crate::model::Network;
+use crate::model::{Family, Network};
 
 /// Evaluates `net` at `coords` (n × in_dims, row-major) and returns the
-/// outputs (n × out_dims, row-major), in `f64` with `f64::sin`:
+/// outputs (n × out_dims, row-major), in `f64` with `f64::sin` and friends.
+/// For SCONE:
 ///
 /// ```text
 /// z₀ = x
 /// for hidden layer i = 0 … L−2:
-///     m = sin(ω₀ (W_mask,i · zᵢ + b_mask,i))²
+///     m = σ(ω₀ (W_mask,i · zᵢ + b_mask,i))   (σ(a_i ⊙ ω₀ (…)) for the -l masks)
 ///     g = sin(ωᵢ (W_basis,i · x + b_basis,i))
 ///     zᵢ₊₁ = m ⊙ g
 /// output = W_out · z_{L−1} + b_out
 /// ```
+///
+/// and the other families as FORMAT.md §5.3–§5.7 give them.
 ///
 /// # Panics
 ///
@@ -23,33 +27,181 @@ use crate::model::Network;
 pub fn eval_reference(net: &Network, coords: &[f64]) -> Vec<f64> {
     let arch = &net.arch;
     let d = arch.in_dims;
-    let h = arch.hidden;
     assert!(
         coords.len().is_multiple_of(d),
         "{} coordinate values do not split into points of {d}",
         coords.len()
     );
-    let n = coords.len() / d;
-    let omega0 = arch.omega0 as f64;
-
-    let mut result = Vec::with_capacity(n * arch.out_dims);
+    let mut result = Vec::with_capacity(coords.len() / d * arch.out_dims);
     for x in coords.chunks_exact(d) {
-        let mut z: Vec<f64> = x.to_vec();
-        for i in 0..arch.hidden_layers() {
-            let mask = linear(net, &format!("hidden.{i}.mask"), &z, h);
-            let basis = linear(net, &format!("hidden.{i}.basis"), x, h);
-            let omega = arch.omegas[i] as f64;
-            z = (0..h)
-                .map(|j| {
-                    let m = (omega0 * mask[j]).sin().powi(2);
-                    let g = (omega * basis[j]).sin();
-                    m * g
-                })
-                .collect();
-        }
-        result.extend(linear(net, "output", &z, arch.out_dims));
+        result.extend(eval_point(net, x));
     }
     result
+}
+
+fn eval_point(net: &Network, x: &[f64]) -> Vec<f64> {
+    let arch = &net.arch;
+    let (h, c) = (arch.hidden, arch.out_dims);
+    let layers = arch.hidden_layers();
+    let vector =
+        |name: String| -> Vec<f64> { net.tensor(&name).data.iter().map(|&v| v as f64).collect() };
+    let z = match &arch.family {
+        Family::Scone {
+            omega0,
+            omegas,
+            mask,
+        } => {
+            let mut z: Vec<f64> = x.to_vec();
+            for (i, &omega) in omegas.iter().enumerate() {
+                let u = linear(net, &format!("hidden.{i}.mask"), &z, h);
+                let scale = if mask.has_scale() {
+                    vector(format!("hidden.{i}.mask.scale"))
+                } else {
+                    vec![1.0; h]
+                };
+                let basis = linear(net, &format!("hidden.{i}.basis"), x, h);
+                z = (0..h)
+                    .map(|j| {
+                        let m = mask.eval(scale[j] * (*omega0 as f64 * u[j]));
+                        let g = (omega as f64 * basis[j]).sin();
+                        m * g
+                    })
+                    .collect();
+            }
+            z
+        }
+        Family::Rbm { omega0, mask_omega } => {
+            let mut z: Vec<f64> = x.to_vec();
+            for i in 0..layers {
+                let a = linear(net, &format!("hidden.{i}"), &z, h);
+                let p = linear(net, &format!("hidden.{i}.mask"), x, h);
+                z = (0..h)
+                    .map(|j| {
+                        let r = if (*mask_omega as f64 * p[j]).sin() > 0.0 {
+                            1.0
+                        } else {
+                            0.0
+                        };
+                        r * (*omega0 as f64 * a[j]).sin()
+                    })
+                    .collect();
+            }
+            z
+        }
+        Family::Siren { omega0 } => {
+            let mut z: Vec<f64> = x.to_vec();
+            for i in 0..layers {
+                let a = linear(net, &format!("hidden.{i}"), &z, h);
+                z = a.iter().map(|v| (*omega0 as f64 * v).sin()).collect();
+            }
+            z
+        }
+        Family::Ffn { frequencies, .. } => {
+            let b = &net.tensor("encoding.weight").data;
+            let phase: Vec<f64> = (0..*frequencies)
+                .map(|k| {
+                    let bx: f64 = (0..x.len()).map(|t| b[k * x.len() + t] as f64 * x[t]).sum();
+                    2.0 * std::f64::consts::PI * bx
+                })
+                .collect();
+            let mut z: Vec<f64> = phase.iter().map(|p| p.cos()).collect();
+            z.extend(phase.iter().map(|p| p.sin()));
+            for i in 0..layers {
+                let a = linear(net, &format!("hidden.{i}"), &z, h);
+                z = a.iter().map(|v| v.max(0.0)).collect();
+            }
+            z
+        }
+        Family::Mfn { .. } => {
+            let filter = |i: usize| -> Vec<f64> {
+                let a = linear(net, &format!("filter.{i}"), x, h);
+                let mu = &net.tensor(&format!("filter.{i}.mu")).data;
+                let gamma = &net.tensor(&format!("filter.{i}.gamma")).data;
+                (0..h)
+                    .map(|j| {
+                        let dist2: f64 = (0..x.len())
+                            .map(|t| (x[t] - mu[j * x.len() + t] as f64).powi(2))
+                            .sum();
+                        a[j].sin() * (-0.5 * gamma[j] as f64 * dist2).exp()
+                    })
+                    .collect()
+            };
+            let mut z = filter(0);
+            for i in 1..layers {
+                let a = linear(net, &format!("hidden.{}", i - 1), &z, h);
+                let f = filter(i);
+                z = (0..h).map(|j| f[j] * a[j]).collect();
+            }
+            z
+        }
+        Family::Wire { omega0, s0 } => {
+            let (w0, s0) = (*omega0 as f64, *s0 as f64);
+            let a = linear(net, "hidden.0", x, h);
+            let (mut re, mut im): (Vec<f64>, Vec<f64>) = a
+                .iter()
+                .map(|&p| {
+                    let amp = (-(s0 * p).powi(2)).exp();
+                    (amp * (w0 * p).cos(), amp * (w0 * p).sin())
+                })
+                .unzip();
+            for i in 1..layers {
+                let p = complex_linear(net, &format!("hidden.{i}"), &re, &im, h, true);
+                (re, im) = p
+                    .iter()
+                    .map(|&(p, q)| {
+                        let amp = (-w0 * q - s0 * s0 * (p * p + q * q)).exp();
+                        (amp * (w0 * p).cos(), amp * (w0 * p).sin())
+                    })
+                    .unzip();
+            }
+            let y = complex_linear(net, "output", &re, &im, c, false);
+            return y.iter().map(|&(p, _)| p).collect();
+        }
+    };
+    linear(net, "output", &z, c)
+}
+
+/// Scales the output map (`output.weight*`) so that the reference outputs
+/// at `coords`, less the output bias, reach ±1 at most: random networks
+/// made this way have outputs of order one, as fitted ones do, which test
+/// vectors and twin tests need. Returns the factor applied.
+pub fn normalise_outputs(net: &mut Network, coords: &[f64]) -> f64 {
+    let bias: Vec<f64> = net
+        .tensor("output.bias")
+        .data
+        .iter()
+        .map(|&v| v as f64)
+        .collect();
+    let out = eval_reference(net, coords);
+    let largest = out
+        .chunks_exact(bias.len())
+        .flat_map(|y| y.iter().zip(&bias).map(|(v, b)| (v - b).abs()))
+        .fold(0.0f64, f64::max);
+    let factor = if largest > 0.0 { 1.0 / largest } else { 1.0 };
+    for t in &mut net.tensors {
+        if t.name.starts_with("output.weight") {
+            t.data
+                .iter_mut()
+                .for_each(|w| *w = (*w as f64 * factor) as f32);
+        }
+    }
+    factor
+}
+
+/// For an `rbm` network, the smallest |sin(ω_r (P_i · x + q_i))| over every
+/// gate at point `x`: how far the point is from a pattern edge, where an
+/// `f32` decoder may switch a gate the `f64` reference does not (FORMAT.md
+/// §5.3). `None` for other families.
+pub fn rbm_gate_margin(net: &Network, x: &[f64]) -> Option<f64> {
+    let Family::Rbm { mask_omega, .. } = net.arch.family else {
+        return None;
+    };
+    let h = net.arch.hidden;
+    let margin = (0..net.arch.hidden_layers())
+        .flat_map(|i| linear(net, &format!("hidden.{i}.mask"), x, h))
+        .map(|p| (mask_omega as f64 * p).sin().abs())
+        .fold(f64::INFINITY, f64::min);
+    Some(margin)
 }
 
 /// `W · input + b` for the map called `prefix` (`prefix.weight` is
@@ -75,6 +227,56 @@ fn linear(net: &Network, prefix: &str, input: &[f64], rows: usize) -> Vec<f64> {
         .collect()
 }
 
+/// `(Wr + j Wi) · (re + j im) + b` for WIRE's map `prefix`, as (real,
+/// imaginary) pairs; the bias is `prefix.bias.re` and `prefix.bias.im`
+/// when `complex_bias`, else the real `prefix.bias`.
+fn complex_linear(
+    net: &Network,
+    prefix: &str,
+    re: &[f64],
+    im: &[f64],
+    rows: usize,
+    complex_bias: bool,
+) -> Vec<(f64, f64)> {
+    let wr = &net.tensor(&format!("{prefix}.weight.re")).data;
+    let wi = &net.tensor(&format!("{prefix}.weight.im")).data;
+    let (br, bi): (Vec<f64>, Vec<f64>) = if complex_bias {
+        (
+            net.tensor(&format!("{prefix}.bias.re"))
+                .data
+                .iter()
+                .map(|&v| v as f64)
+                .collect(),
+            net.tensor(&format!("{prefix}.bias.im"))
+                .data
+                .iter()
+                .map(|&v| v as f64)
+                .collect(),
+        )
+    } else {
+        (
+            net.tensor(&format!("{prefix}.bias"))
+                .data
+                .iter()
+                .map(|&v| v as f64)
+                .collect(),
+            vec![0.0; rows],
+        )
+    };
+    let cols = re.len();
+    (0..rows)
+        .map(|r| {
+            let (mut p, mut q) = (br[r], bi[r]);
+            for c in 0..cols {
+                let (a, b) = (wr[r * cols + c] as f64, wi[r * cols + c] as f64);
+                p += a * re[c] - b * im[c];
+                q += a * im[c] + b * re[c];
+            }
+            (p, q)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,15 +286,7 @@ mod tests {
     /// on paper.
     #[test]
     fn matches_a_hand_computed_network() {
-        let arch = Arch {
-            in_dims: 1,
-            out_dims: 1,
-            layers: 2,
-            hidden: 1,
-            omega0: 2.0,
-            omegas: vec![3.0],
-            mask: Mask::Sin2,
-        };
+        let arch = Arch::scone(1, 1, 2, 1, 2.0, vec![3.0], Mask::Sin2);
         let t = |name: &str, shape: Vec<usize>, data: Vec<f32>| Tensor {
             name: name.into(),
             shape,

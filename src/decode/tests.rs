@@ -37,15 +37,15 @@ fn assert_close(net: &Network, coords: &[f32], tile: usize) {
 }
 
 fn arch(in_dims: usize, out_dims: usize, hidden: usize, omegas: &[f32]) -> Arch {
-    Arch {
+    Arch::scone(
         in_dims,
         out_dims,
-        layers: omegas.len() + 1,
+        omegas.len() + 1,
         hidden,
-        omega0: 30.0,
-        omegas: omegas.to_vec(),
-        mask: Mask::Sin2,
-    }
+        30.0,
+        omegas.to_vec(),
+        Mask::Sin2,
+    )
 }
 
 /// Multiplies the tensors whose name contains `part` by `factor`.
@@ -277,15 +277,77 @@ fn elementwise_cost() {
             let start = Instant::now();
             for _ in 0..reps {
                 if first {
-                    elementwise::<2, true>(ev.avx2, &ev.hidden[0], xs, &mut z, ts);
+                    elementwise::<2, true>(ev.avx2, Mask::Sin2, &ev.hidden[0], xs, &mut z, ts);
                 } else {
                     z.iter_mut().for_each(|v| *v = v.abs());
-                    elementwise::<2, false>(ev.avx2, &ev.hidden[1], xs, &mut z, ts);
+                    elementwise::<2, false>(ev.avx2, Mask::Sin2, &ev.hidden[1], xs, &mut z, ts);
                 }
             }
             best = best.min(start.elapsed().as_secs_f64());
         }
         let ns = best * 1e9 / (reps * a.hidden * ts) as f64;
         println!("first layer {first}: {ns:.3} ns per unit per point");
+    }
+}
+
+/// Every family and mask, at one to three inputs, small and across tiles:
+/// the fast evaluator within 1e-4 of the reference, with outputs of order
+/// one. rbm points within 1e-4 of a pattern edge are left out (FORMAT.md
+/// §5.3).
+#[test]
+fn every_family_matches_the_reference() {
+    use crate::decode::reference::{normalise_outputs, rbm_gate_margin};
+    use crate::model::{FAMILY_NAMES, Family};
+    let mut archs = Vec::new();
+    for d in 1..=3 {
+        for name in FAMILY_NAMES {
+            let layers = if d == 2 { 4 } else { 3 };
+            let mut family = Family::default_of(name, layers).unwrap();
+            if let Family::Ffn { frequencies, .. } = &mut family {
+                *frequencies = 24;
+            }
+            archs.push(Arch {
+                in_dims: d,
+                out_dims: 3,
+                layers,
+                hidden: 40,
+                family,
+            });
+        }
+        for mask in Mask::ALL {
+            archs.push(Arch::scone(d, 2, 3, 40, 30.0, vec![60.0, 20.0], mask));
+        }
+    }
+    for (k, arch) in archs.iter().enumerate() {
+        let mut net = loud(arch, 20 + k as u64);
+        let coords = random_coords(300, arch.in_dims, 40 + k as u64);
+        let c64: Vec<f64> = coords.iter().map(|&c| c as f64).collect();
+        normalise_outputs(&mut net, &c64);
+        let kept: Vec<f32> = coords
+            .chunks_exact(arch.in_dims)
+            .zip(c64.chunks_exact(arch.in_dims))
+            .filter(|(_, x)| rbm_gate_margin(&net, x).is_none_or(|m| m > 1e-4))
+            .flat_map(|(x, _)| x.to_vec())
+            .collect();
+        assert!(
+            kept.len() > coords.len() * 9 / 10,
+            "{}: too few points kept",
+            arch.label()
+        );
+        for tile in [TILE_POINTS, 7] {
+            let (err, scale) = compare(&net, &kept, tile);
+            assert!(
+                scale > 0.5,
+                "{} d={}: outputs up to {scale}",
+                arch.label(),
+                arch.in_dims
+            );
+            assert!(
+                err <= 1e-4,
+                "{} d={}: max error {err:e} (outputs up to {scale:e})",
+                arch.label(),
+                arch.in_dims
+            );
+        }
     }
 }

@@ -13,7 +13,8 @@ pub use video::{EncodedVideo, VideoData, encode_video, video_signal};
 
 use crate::Error;
 use crate::format::{Encoding, SconeFile};
-use crate::model::{Arch, Mask, Network};
+pub use crate::model::default_omegas;
+use crate::model::{Arch, Family, Mask, Network};
 use crate::signal::{Convention, Kind};
 use crate::train::{Batch, Device, TrainConfig};
 
@@ -31,9 +32,22 @@ pub enum Preset {
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub preset: Preset,
+    /// The architecture family (`scone`, `rbm`, `siren`, `ffn`, `mfn`,
+    /// `wire`; FORMAT.md §5).
+    pub arch: String,
+    /// SCONE's mask activation.
+    pub mask: Mask,
     pub layers: usize,
+    /// Hidden width. For a family other than SCONE it is only used when
+    /// `match_budget` is false; otherwise the width is chosen so that the
+    /// network trains as many parameters as the SCONE of these settings.
     pub hidden: usize,
-    pub omega0: f32,
+    /// See `hidden`.
+    pub match_budget: bool,
+    /// ω₀ of SCONE, SIREN, rbm or WIRE; `None` for the family's default
+    /// (30; WIRE 20).
+    pub omega0: Option<f32>,
+    /// SCONE's basis frequencies, one per hidden layer.
     pub omegas: Vec<f32>,
     pub train: TrainConfig,
     /// 32, 16 or 8 (see [`encodings_for_bits`]).
@@ -47,9 +61,12 @@ impl Settings {
         match preset {
             Preset::Default => Self {
                 preset,
+                arch: "scone".into(),
+                mask: Mask::Sin2,
                 layers: 4,
                 hidden: 128,
-                omega0: 30.0,
+                match_budget: true,
+                omega0: None,
                 omegas: vec![90.0, 60.0, 30.0],
                 train: TrainConfig {
                     iterations: 1200,
@@ -64,9 +81,12 @@ impl Settings {
             },
             Preset::Paper => Self {
                 preset,
+                arch: "scone".into(),
+                mask: Mask::Sin2,
                 layers: 5,
                 hidden: 250,
-                omega0: 30.0,
+                match_budget: true,
+                omega0: None,
                 omegas: vec![90.0, 60.0, 30.0, 10.0],
                 train: TrainConfig::paper(),
                 bits: 16,
@@ -117,33 +137,52 @@ impl Settings {
     /// The architecture these settings fit for a signal with `in_dims`
     /// coordinates and `out_dims` channels.
     pub fn arch(&self, in_dims: usize, out_dims: usize) -> Result<Arch, Error> {
-        let arch = Arch {
+        let scone = Arch::scone(
             in_dims,
             out_dims,
-            layers: self.layers,
-            hidden: self.hidden,
-            omega0: self.omega0,
-            omegas: self.omegas.clone(),
-            mask: Mask::Sin2,
-        };
-        // The same rules that make a file invalid make a request invalid.
-        arch.validate().map_err(|e| match e {
+            self.layers,
+            self.hidden,
+            self.omega0.unwrap_or(30.0),
+            self.omegas.clone(),
+            self.mask,
+        );
+        let as_parameter = |e: Error| match e {
             Error::Format(m) => Error::Parameter(m),
             other => other,
-        })?;
+        };
+        // The same rules that make a file invalid make a request invalid.
+        let arch = if self.arch == "scone" {
+            scone
+        } else {
+            if self.mask != Mask::Sin2 {
+                return Err(Error::Parameter(format!(
+                    "--mask applies to --arch scone, not {}",
+                    self.arch
+                )));
+            }
+            let mut family = Family::default_of(&self.arch, self.layers)?;
+            if let (
+                Family::Siren { omega0 } | Family::Rbm { omega0, .. } | Family::Wire { omega0, .. },
+                Some(w),
+            ) = (&mut family, self.omega0)
+            {
+                *omega0 = w;
+            }
+            let arch = Arch {
+                family,
+                ..scone.clone()
+            };
+            if self.match_budget {
+                let mut budget = scone.clone();
+                budget.family = Family::default_of("scone", self.layers)?;
+                budget.validate().map_err(as_parameter)?;
+                arch.with_trainable_budget(budget.trainable_count())
+            } else {
+                arch
+            }
+        };
+        arch.validate().map_err(as_parameter)?;
         Ok(arch)
-    }
-}
-
-/// Default basis frequencies for `hidden_layers` layers: the paper's
-/// [90, 60, 30, 10] for four, otherwise evenly spaced from 90 down to 10.
-pub fn default_omegas(hidden_layers: usize) -> Vec<f32> {
-    match hidden_layers {
-        4 => vec![90.0, 60.0, 30.0, 10.0],
-        1 => vec![90.0],
-        n => (0..n)
-            .map(|i| 90.0 - 80.0 * i as f32 / (n - 1) as f32)
-            .collect(),
     }
 }
 
@@ -155,18 +194,27 @@ pub fn default_omegas(hidden_layers: usize) -> Vec<f32> {
 /// error of 2⁻¹¹ already moves every phase by up to 0.03 rad, and they are
 /// a few thousand values at most. Measured on a 64×64 Kodak crop (hidden
 /// 48): all-f16 lost 0.52 dB against f32, f16 with f32 bases 0.02 dB.
-/// The remaining small tensors (biases, the first mask map) are f16.
+/// The remaining small tensors (biases, the first mask map) are f16. The
+/// baselines' maps of the coordinates and their fixed random tensors are
+/// likewise f32 (the specs' `precise` flag).
 pub fn encodings_for_bits(net: &Network, bits: u8) -> Result<Vec<Encoding>, Error> {
     if !matches!(bits, 32 | 16 | 8) {
         return Err(Error::Parameter(format!(
             "--bits must be 32, 16 or 8, not {bits}"
         )));
     }
+    let precise: Vec<String> = net
+        .arch
+        .tensor_specs()
+        .into_iter()
+        .filter(|s| s.precise)
+        .map(|s| s.name)
+        .collect();
     let pick = |t: &crate::model::Tensor| {
         let matrix = t.shape.len() == 2 && t.shape[1] >= 16;
         match bits {
             32 => Encoding::F32,
-            _ if t.name.contains(".basis.") => Encoding::F32,
+            _ if precise.contains(&t.name) => Encoding::F32,
             8 if matrix => Encoding::Affine8,
             _ => Encoding::F16,
         }

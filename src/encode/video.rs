@@ -83,8 +83,11 @@ impl IndexedData for VideoData<'_> {
 fn slow_time_axis(net: &mut crate::model::Network, video: &Video) {
     let factor = (video.frames as f32 / video.width.max(video.height) as f32).min(1.0);
     for t in &mut net.tensors {
-        let reads_coords = t.name.ends_with(".basis.weight") || t.name == "hidden.0.mask.weight";
-        if reads_coords && t.shape == [t.shape[0], 3] {
+        // Maps of the coordinates (SCONE's first mask map and basis maps,
+        // the baselines' first layers, filters and frequencies): every
+        // matrix with 3 columns but GaborNet's centres, which are points.
+        let reads_coords = t.shape.len() == 2 && t.shape[1] == 3 && !t.name.ends_with(".mu");
+        if reads_coords {
             t.data
                 .iter_mut()
                 .skip(2)

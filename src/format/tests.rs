@@ -5,15 +5,15 @@ use crate::model::{Arch, init_network};
 use crate::signal::{Convention, Kind, Layout};
 
 fn sample(encoding: Encoding) -> SconeFile {
-    let arch = Arch {
-        in_dims: 2,
-        out_dims: 4,
-        layers: 3,
-        hidden: 20,
-        omega0: 25.0,
-        omegas: vec![80.0, 15.5],
-        mask: crate::model::Mask::Sin2,
-    };
+    let arch = Arch::scone(
+        2,
+        4,
+        3,
+        20,
+        25.0,
+        vec![80.0, 15.5],
+        crate::model::Mask::Sin2,
+    );
     let network = init_network(&arch, 3);
     let encodings = vec![encoding; network.tensors.len()];
     SconeFile {
@@ -264,4 +264,78 @@ fn dims_must_match_the_signal() {
     let mut file = sample(Encoding::F32);
     file.signal.layout = Layout::Rgb;
     assert!(file.to_bytes().is_err());
+}
+
+/// Every family and mask: an exact f32 round trip, and the ARCH chunk
+/// refuses a hyperparameter of another family, a missing one and one of
+/// the wrong type.
+#[test]
+fn every_family_round_trips_and_checks_its_keys() {
+    use crate::model::{FAMILY_NAMES, Family, Mask};
+    let mut archs: Vec<Arch> = FAMILY_NAMES
+        .iter()
+        .map(|name| {
+            let mut family = Family::default_of(name, 3).unwrap();
+            if let Family::Ffn { frequencies, .. } = &mut family {
+                *frequencies = 8;
+            }
+            Arch {
+                in_dims: 2,
+                out_dims: 4,
+                layers: 3,
+                hidden: 12,
+                family,
+            }
+        })
+        .collect();
+    archs.extend(Mask::ALL.map(|m| Arch::scone(2, 4, 3, 12, 25.0, vec![80.0, 15.5], m)));
+    for arch in archs {
+        let mut file = sample(Encoding::F32);
+        file.network = init_network(&arch, 4);
+        file.encodings = vec![Encoding::F32; file.network.tensors.len()];
+        let bytes = file.to_bytes().unwrap();
+        assert_eq!(
+            SconeFile::from_bytes(&bytes).unwrap(),
+            file,
+            "{}",
+            arch.label()
+        );
+
+        let c = chunks(&bytes);
+        let with_arch = |payload: Vec<u8>| {
+            let mut c = c.clone();
+            c[1].1 = payload;
+            error_of(&assemble(&c))
+        };
+        let encoded = super::arch::encode(&arch);
+        // One more key, as the last parameter: the count byte follows the
+        // name (str8) and the two dimension bytes.
+        let count_at = 1 + arch.name().len() + 2;
+        let mut extra = encoded.clone();
+        extra[count_at] += 1;
+        extra.extend_from_slice(&[6, b'g', b'a', b'm', b'm', b'a', b'2', 2]);
+        extra.extend_from_slice(&1f32.to_le_bytes());
+        assert!(
+            with_arch(extra).contains("unknown hyperparameter"),
+            "{}",
+            arch.label()
+        );
+        // One key fewer: drop the last parameter.
+        let params = arch.hyperparameters();
+        let (last_key, last_value) = params.last().unwrap();
+        let value_len = match last_value {
+            crate::model::HyperValue::U32(_) | crate::model::HyperValue::F32(_) => 4,
+            crate::model::HyperValue::F32s(v) => 2 + 4 * v.len(),
+            crate::model::HyperValue::Str(s) => 1 + s.len(),
+        };
+        let mut fewer = encoded[..encoded.len() - (1 + last_key.len() + 1 + value_len)].to_vec();
+        fewer[count_at] -= 1;
+        assert!(with_arch(fewer).contains("lacks"), "{}", arch.label());
+        // `layers` (a u32, first) stored as an f32.
+        let mut wrong = encoded.clone();
+        let type_at = count_at + 1 + 1 + "layers".len();
+        assert_eq!(wrong[type_at], 1);
+        wrong[type_at] = 2;
+        assert!(with_arch(wrong).contains("wrong type"), "{}", arch.label());
+    }
 }

@@ -1,4 +1,10 @@
 //! The architecture description stored in the `ARCH` chunk (FORMAT.md §5).
+//!
+//! An [`Arch`] is the shape every network shares (inputs, outputs, layers,
+//! width) and a [`Family`]: SCONE or one of the baselines the paper compares
+//! it with, each with its own hyperparameters and tensors. The formulas are
+//! in FORMAT.md §5.2–§5.7 and, executable, in
+//! [`eval_reference`](crate::decode::eval_reference).
 
 use crate::Error;
 
@@ -6,44 +12,136 @@ use crate::Error;
 pub const MAX_IN_DIMS: usize = 3;
 /// Largest number of output channels (FORMAT.md §5.1).
 pub const MAX_OUT_DIMS: usize = 16;
-/// Largest number of layers `L` (FORMAT.md §5.2).
+/// Largest number of layers `L` (FORMAT.md §5.1).
 pub const MAX_LAYERS: usize = 32;
-/// Largest hidden width (FORMAT.md §5.2).
+/// Largest hidden width (FORMAT.md §5.1).
 pub const MAX_HIDDEN: usize = 4096;
+/// Largest number of random Fourier frequencies of `ffn` (FORMAT.md §5.5).
+pub const MAX_FREQUENCIES: usize = 2048;
 
 /// The mask activation σ of a SCONE layer (FORMAT.md §5.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mask {
-    /// σ(u) = sin(u)², the paper's choice.
+    /// σ(u) = sin²(u), the paper's choice.
     Sin2,
+    /// σ(u) = 1 / (1 + e^(−u)).
+    Sigmoid,
+    /// σ(u) = (tanh(u) + 1) / 2: tanh min-max normalised to [0, 1].
+    NTanh,
+    /// [`Mask::NTanh`] of a·u with a trainable per-unit scale a.
+    NTanhL,
+    /// [`Mask::Sigmoid`] of a·u with a trainable per-unit scale a.
+    SigmoidL,
+    /// σ(u) = exp(−u²).
+    ExpSq,
 }
 
 impl Mask {
+    /// Every mask, in the order of the paper's ablation.
+    pub const ALL: [Mask; 6] = [
+        Mask::Sin2,
+        Mask::Sigmoid,
+        Mask::NTanh,
+        Mask::NTanhL,
+        Mask::SigmoidL,
+        Mask::ExpSq,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Mask::Sin2 => "sin2",
+            Mask::Sigmoid => "sigmoid",
+            Mask::NTanh => "ntanh",
+            Mask::NTanhL => "ntanh-l",
+            Mask::SigmoidL => "sigmoid-l",
+            Mask::ExpSq => "exp-sq",
         }
     }
 
     pub fn from_name(name: &str) -> Result<Self, Error> {
-        match name {
-            "sin2" => Ok(Mask::Sin2),
-            other => Err(Error::Format(format!("unknown mask activation `{other}`"))),
+        Mask::ALL
+            .into_iter()
+            .find(|m| m.name() == name)
+            .ok_or_else(|| Error::Format(format!("unknown mask activation `{name}`")))
+    }
+
+    /// Whether the layer has a trainable input scale `hidden.{i}.mask.scale`.
+    pub fn has_scale(self) -> bool {
+        matches!(self, Mask::NTanhL | Mask::SigmoidL)
+    }
+
+    /// σ(u) in `f64`, the definition.
+    pub fn eval(self, u: f64) -> f64 {
+        match self {
+            Mask::Sin2 => u.sin().powi(2),
+            Mask::Sigmoid | Mask::SigmoidL => 1.0 / (1.0 + (-u).exp()),
+            Mask::NTanh | Mask::NTanhL => (u.tanh() + 1.0) / 2.0,
+            Mask::ExpSq => (-u * u).exp(),
         }
     }
 }
 
-/// A SCONE network (the paper's "spatially collaged Fourier bases"):
-///
-/// for ℓ = 1 … L−1:
-///   Mℓ = σ(ω₀ (Wℓ₋₁ zℓ₋₁ + bℓ₋₁)), z₀ = x;
-///   gℓ = sin(ωℓ (Bℓ x + cℓ));
-///   zℓ = Mℓ ⊙ gℓ;
-/// output = W_L z_{L−1} + b_L.
-///
-/// In tensor names hidden layer ℓ is `hidden.{ℓ−1}`: its mask map is
-/// `hidden.{ℓ−1}.mask` (Wℓ₋₁, bℓ₋₁) and its basis map `hidden.{ℓ−1}.basis`
-/// (Bℓ, cℓ); the final map is `output`.
+/// What kind of network, with the hyperparameters only that kind has.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Family {
+    /// SCONE: sinusoidal bases of the input times learned masks (§5.2).
+    Scone {
+        /// ω₀, the mask frequency.
+        omega0: f32,
+        /// ω₁ … ω_{L−1}, the basis frequency of each hidden layer.
+        omegas: Vec<f32>,
+        /// The mask activation σ.
+        mask: Mask,
+    },
+    /// The random-binary-mask ablation: a sine network whose units are
+    /// gated by fixed random binary patterns of the input (§5.3).
+    Rbm {
+        /// ω₀ of the sine layers.
+        omega0: f32,
+        /// ω_r, the frequency of the random patterns.
+        mask_omega: f32,
+    },
+    /// SIREN (Sitzmann et al. 2020): sine activations (§5.4).
+    Siren {
+        /// ω₀ of every layer.
+        omega0: f32,
+    },
+    /// Gaussian random Fourier features and a ReLU MLP (Tancik et al.
+    /// 2020) (§5.5).
+    Ffn {
+        /// m, the number of frequencies (the encoding has 2m values).
+        frequencies: usize,
+        /// σ, the standard deviation the frequencies were drawn with.
+        sigma: f32,
+    },
+    /// GaborNet, a multiplicative filter network (Fathony et al. 2021)
+    /// (§5.6). The four values only set the initialisation.
+    Mfn {
+        input_scale: f32,
+        alpha: f32,
+        beta: f32,
+        weight_scale: f32,
+    },
+    /// WIRE (Saragadam et al. 2023): complex Gabor wavelets (§5.7); the
+    /// hidden width counts complex features.
+    Wire {
+        /// ω₀, the wavelet frequency.
+        omega0: f32,
+        /// s₀, the wavelet spread.
+        s0: f32,
+    },
+}
+
+/// A hyperparameter value as stored in the `ARCH` chunk (FORMAT.md §5.1).
+#[derive(Clone, Debug, PartialEq)]
+pub enum HyperValue {
+    U32(u32),
+    F32(f32),
+    F32s(Vec<f32>),
+    Str(String),
+}
+
+/// A network's architecture: the shape all families share and the family.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Arch {
     /// Number of input coordinates d (2 for images, 3 for video and SDF).
@@ -54,12 +152,8 @@ pub struct Arch {
     pub layers: usize,
     /// Hidden width.
     pub hidden: usize,
-    /// ω₀, the frequency of the mask activation.
-    pub omega0: f32,
-    /// ω₁ … ω_{L−1}, the frequency of each layer's bases.
-    pub omegas: Vec<f32>,
-    /// The mask activation σ.
-    pub mask: Mask,
+    /// The kind of network and its own hyperparameters.
+    pub family: Family,
 }
 
 /// Name and shape of one tensor an architecture requires.
@@ -67,31 +161,99 @@ pub struct Arch {
 pub struct TensorSpec {
     pub name: String,
     pub shape: Vec<usize>,
+    /// Drawn at initialisation and never trained (ffn's frequencies, rbm's
+    /// patterns).
+    pub fixed: bool,
+    /// Multiplied by a large frequency before a sine of the input: stored
+    /// as `f32` whatever the precision asked for (FORMAT.md §6.3).
+    pub precise: bool,
 }
 
+/// The architecture names, in the order experiments list them.
+pub const FAMILY_NAMES: [&str; 6] = ["scone", "rbm", "siren", "ffn", "mfn", "wire"];
+
 impl Arch {
+    /// A SCONE architecture.
+    pub fn scone(
+        in_dims: usize,
+        out_dims: usize,
+        layers: usize,
+        hidden: usize,
+        omega0: f32,
+        omegas: Vec<f32>,
+        mask: Mask,
+    ) -> Self {
+        Self {
+            in_dims,
+            out_dims,
+            layers,
+            hidden,
+            family: Family::Scone {
+                omega0,
+                omegas,
+                mask,
+            },
+        }
+    }
+
     /// The paper's image setting: 5 layers, 250 hidden, ω₀ = 30,
     /// ω = [90, 60, 30, 10].
     pub fn paper_image(out_dims: usize) -> Self {
-        Self {
+        Self::scone(
+            2,
+            out_dims,
+            5,
+            250,
+            30.0,
+            vec![90.0, 60.0, 30.0, 10.0],
+            Mask::Sin2,
+        )
+    }
+
+    /// The paper's image setting of architecture `name` (FORMAT.md §5.8):
+    /// about 200k parameters each.
+    pub fn paper_image_of(name: &str, out_dims: usize) -> Result<Self, Error> {
+        let (layers, hidden) = match name {
+            "scone" => return Ok(Self::paper_image(out_dims)),
+            "ffn" => (4, 256),
+            "wire" => (5, 254),
+            _ => (5, 256),
+        };
+        Ok(Self {
             in_dims: 2,
             out_dims,
-            layers: 5,
-            hidden: 250,
-            omega0: 30.0,
-            omegas: vec![90.0, 60.0, 30.0, 10.0],
-            mask: Mask::Sin2,
-        }
+            layers,
+            hidden,
+            family: Family::default_of(name, layers)?,
+        })
     }
 
     /// The name stored in the `ARCH` chunk.
     pub fn name(&self) -> &'static str {
-        "scone"
+        self.family.name()
+    }
+
+    /// A label naming the family and, for SCONE, a mask other than sin².
+    pub fn label(&self) -> String {
+        match &self.family {
+            Family::Scone { mask, .. } if *mask != Mask::Sin2 => {
+                format!("scone-{}", mask.name())
+            }
+            f => f.name().to_owned(),
+        }
     }
 
     /// Number of hidden layers, L − 1.
     pub fn hidden_layers(&self) -> usize {
         self.layers - 1
+    }
+
+    /// SCONE's mask activation, if this is a SCONE.
+    pub fn mask(&self) -> Option<Mask> {
+        match &self.family {
+            Family::Scone { mask, .. } => Some(*mask),
+            _ => None,
+        }
     }
 
     /// Checks every hyperparameter against FORMAT.md §5.
@@ -121,62 +283,410 @@ impl Arch {
                 self.hidden
             ));
         }
-        if self.omegas.len() != self.layers - 1 {
+        let finite = |values: &[f32]| values.iter().all(|v| v.is_finite());
+        let ok = match &self.family {
+            Family::Scone { omega0, omegas, .. } => {
+                if omegas.len() != self.layers - 1 {
+                    return bad(format!(
+                        "{} layers need {} basis omegas, found {}",
+                        self.layers,
+                        self.layers - 1,
+                        omegas.len()
+                    ));
+                }
+                finite(&[*omega0]) && finite(omegas)
+            }
+            Family::Rbm { omega0, mask_omega } => finite(&[*omega0, *mask_omega]),
+            Family::Siren { omega0 } => finite(&[*omega0]),
+            Family::Ffn { frequencies, sigma } => {
+                if !(1..=MAX_FREQUENCIES).contains(frequencies) {
+                    return bad(format!(
+                        "{frequencies} Fourier frequencies are outside 1..={MAX_FREQUENCIES}"
+                    ));
+                }
+                finite(&[*sigma])
+            }
+            Family::Mfn {
+                input_scale,
+                alpha,
+                beta,
+                weight_scale,
+            } => finite(&[*input_scale, *alpha, *beta, *weight_scale]),
+            Family::Wire { omega0, s0 } => finite(&[*omega0, *s0]),
+        };
+        if !ok {
             return bad(format!(
-                "{} layers need {} basis omegas, found {}",
-                self.layers,
-                self.layers - 1,
-                self.omegas.len()
+                "a hyperparameter of `{}` is not finite",
+                self.name()
             ));
-        }
-        if !self.omega0.is_finite() || self.omegas.iter().any(|w| !w.is_finite()) {
-            return bad("an omega is not finite".into());
         }
         Ok(())
     }
 
     /// The tensors this architecture needs, in canonical order
-    /// (FORMAT.md §6.2): for each hidden layer its mask weight and bias,
-    /// then its basis weight and bias; then the output weight and bias.
+    /// (FORMAT.md §6.2).
     pub fn tensor_specs(&self) -> Vec<TensorSpec> {
-        let spec = |name: String, shape: Vec<usize>| TensorSpec { name, shape };
-        let mut specs = Vec::with_capacity(4 * self.layers);
-        for i in 0..self.hidden_layers() {
-            let mask_in = if i == 0 { self.in_dims } else { self.hidden };
-            specs.push(spec(
-                format!("hidden.{i}.mask.weight"),
-                vec![self.hidden, mask_in],
-            ));
-            specs.push(spec(format!("hidden.{i}.mask.bias"), vec![self.hidden]));
-            specs.push(spec(
-                format!("hidden.{i}.basis.weight"),
-                vec![self.hidden, self.in_dims],
-            ));
-            specs.push(spec(format!("hidden.{i}.basis.bias"), vec![self.hidden]));
+        let (d, h, c) = (self.in_dims, self.hidden, self.out_dims);
+        let mut specs = Vec::new();
+        let mut add = |name: String, shape: Vec<usize>, fixed: bool, precise: bool| {
+            specs.push(TensorSpec {
+                name,
+                shape,
+                fixed,
+                precise,
+            })
+        };
+        let input = |i: usize| if i == 0 { d } else { h };
+        match &self.family {
+            Family::Scone { mask, .. } => {
+                for i in 0..self.hidden_layers() {
+                    add(
+                        format!("hidden.{i}.mask.weight"),
+                        vec![h, input(i)],
+                        false,
+                        false,
+                    );
+                    add(format!("hidden.{i}.mask.bias"), vec![h], false, false);
+                    if mask.has_scale() {
+                        add(format!("hidden.{i}.mask.scale"), vec![h], false, false);
+                    }
+                    add(format!("hidden.{i}.basis.weight"), vec![h, d], false, true);
+                    add(format!("hidden.{i}.basis.bias"), vec![h], false, true);
+                }
+            }
+            Family::Rbm { .. } => {
+                for i in 0..self.hidden_layers() {
+                    add(
+                        format!("hidden.{i}.weight"),
+                        vec![h, input(i)],
+                        false,
+                        i == 0,
+                    );
+                    add(format!("hidden.{i}.bias"), vec![h], false, i == 0);
+                    add(format!("hidden.{i}.mask.weight"), vec![h, d], true, true);
+                    add(format!("hidden.{i}.mask.bias"), vec![h], true, true);
+                }
+            }
+            Family::Siren { .. } => {
+                for i in 0..self.hidden_layers() {
+                    add(
+                        format!("hidden.{i}.weight"),
+                        vec![h, input(i)],
+                        false,
+                        i == 0,
+                    );
+                    add(format!("hidden.{i}.bias"), vec![h], false, i == 0);
+                }
+            }
+            Family::Ffn { frequencies, .. } => {
+                add("encoding.weight".into(), vec![*frequencies, d], true, true);
+                for i in 0..self.hidden_layers() {
+                    let fan_in = if i == 0 { 2 * frequencies } else { h };
+                    add(format!("hidden.{i}.weight"), vec![h, fan_in], false, false);
+                    add(format!("hidden.{i}.bias"), vec![h], false, false);
+                }
+            }
+            Family::Mfn { .. } => {
+                for i in 0..self.hidden_layers() {
+                    add(format!("filter.{i}.weight"), vec![h, d], false, true);
+                    add(format!("filter.{i}.bias"), vec![h], false, true);
+                    add(format!("filter.{i}.mu"), vec![h, d], false, true);
+                    add(format!("filter.{i}.gamma"), vec![h], false, true);
+                }
+                for i in 0..self.hidden_layers() - 1 {
+                    add(format!("hidden.{i}.weight"), vec![h, h], false, false);
+                    add(format!("hidden.{i}.bias"), vec![h], false, false);
+                }
+            }
+            Family::Wire { .. } => {
+                add("hidden.0.weight".into(), vec![h, d], false, true);
+                add("hidden.0.bias".into(), vec![h], false, true);
+                for i in 1..self.hidden_layers() {
+                    for part in ["re", "im"] {
+                        add(
+                            format!("hidden.{i}.weight.{part}"),
+                            vec![h, h],
+                            false,
+                            false,
+                        );
+                    }
+                    for part in ["re", "im"] {
+                        add(format!("hidden.{i}.bias.{part}"), vec![h], false, false);
+                    }
+                }
+                add("output.weight.re".into(), vec![c, h], false, false);
+                add("output.weight.im".into(), vec![c, h], false, false);
+                add("output.bias".into(), vec![c], false, false);
+                return specs;
+            }
         }
-        specs.push(spec(
-            "output.weight".into(),
-            vec![self.out_dims, self.hidden],
-        ));
-        specs.push(spec("output.bias".into(), vec![self.out_dims]));
+        add("output.weight".into(), vec![c, h], false, false);
+        add("output.bias".into(), vec![c], false, false);
         specs
     }
 
-    /// Multiply-accumulates per evaluated coordinate (all linear maps).
+    /// Multiply-accumulates per evaluated coordinate (all matrix products;
+    /// a complex one counts four).
     pub fn macs_per_point(&self) -> usize {
+        let scale = |s: &TensorSpec| {
+            if matches!(self.family, Family::Wire { .. }) && s.name.contains(".weight.") {
+                2
+            } else {
+                1
+            }
+        };
         self.tensor_specs()
             .iter()
             .filter(|s| s.shape.len() == 2)
-            .map(|s| s.shape[0] * s.shape[1])
+            .map(|s| s.shape[0] * s.shape[1] * scale(s))
             .sum()
     }
 
-    /// Number of parameters.
+    /// Number of stored parameters (real numbers), fixed ones included.
     pub fn parameter_count(&self) -> usize {
         self.tensor_specs()
             .iter()
             .map(|s| s.shape.iter().product::<usize>())
             .sum()
+    }
+
+    /// Number of trained parameters, fixed tensors excluded.
+    pub fn trainable_count(&self) -> usize {
+        self.tensor_specs()
+            .iter()
+            .filter(|s| !s.fixed)
+            .map(|s| s.shape.iter().product::<usize>())
+            .sum()
+    }
+
+    /// Trained parameters with a complex weight counted once, as PyTorch's
+    /// `numel` counts them (the way WIRE's authors and the SCONE paper
+    /// align sizes); the same as [`Arch::trainable_count`] for real
+    /// networks.
+    pub fn trainable_count_complex_once(&self) -> usize {
+        self.tensor_specs()
+            .iter()
+            .filter(|s| !s.fixed && !s.name.ends_with(".im"))
+            .map(|s| s.shape.iter().product::<usize>())
+            .sum()
+    }
+
+    /// The widest hidden width whose trained parameter count does not
+    /// exceed `target` (at least 1), keeping everything else: how
+    /// experiments give every architecture the same budget.
+    pub fn with_trainable_budget(&self, target: usize) -> Self {
+        let mut a = self.clone();
+        let count = |h: usize| {
+            let mut b = self.clone();
+            b.hidden = h;
+            b.trainable_count()
+        };
+        let (mut lo, mut hi) = (1, MAX_HIDDEN);
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if count(mid) <= target {
+                lo = mid
+            } else {
+                hi = mid - 1
+            }
+        }
+        a.hidden = lo;
+        a
+    }
+
+    /// The hyperparameters as stored in the `ARCH` chunk, in file order.
+    pub fn hyperparameters(&self) -> Vec<(&'static str, HyperValue)> {
+        use HyperValue::*;
+        let mut p = vec![
+            ("layers", U32(self.layers as u32)),
+            ("hidden", U32(self.hidden as u32)),
+        ];
+        match &self.family {
+            Family::Scone {
+                omega0,
+                omegas,
+                mask,
+            } => {
+                p.push(("omega0", F32(*omega0)));
+                p.push(("omegas", F32s(omegas.clone())));
+                p.push(("mask", Str(mask.name().into())));
+            }
+            Family::Rbm { omega0, mask_omega } => {
+                p.push(("omega0", F32(*omega0)));
+                p.push(("mask_omega", F32(*mask_omega)));
+            }
+            Family::Siren { omega0 } => p.push(("omega0", F32(*omega0))),
+            Family::Ffn { frequencies, sigma } => {
+                p.push(("frequencies", U32(*frequencies as u32)));
+                p.push(("sigma", F32(*sigma)));
+            }
+            Family::Mfn {
+                input_scale,
+                alpha,
+                beta,
+                weight_scale,
+            } => {
+                p.push(("input_scale", F32(*input_scale)));
+                p.push(("alpha", F32(*alpha)));
+                p.push(("beta", F32(*beta)));
+                p.push(("weight_scale", F32(*weight_scale)));
+            }
+            Family::Wire { omega0, s0 } => {
+                p.push(("omega0", F32(*omega0)));
+                p.push(("s0", F32(*s0)));
+            }
+        }
+        p
+    }
+
+    /// Builds and validates an architecture from its stored form: `take`
+    /// removes and returns the value of a key, and is called once for each
+    /// key the family needs; the caller rejects any key left over.
+    pub fn from_hyperparameters(
+        name: &str,
+        in_dims: usize,
+        out_dims: usize,
+        take: &mut dyn FnMut(&str) -> Result<HyperValue, Error>,
+    ) -> Result<Self, Error> {
+        if !FAMILY_NAMES.contains(&name) {
+            return Err(Error::Format(format!("unknown architecture `{name}`")));
+        }
+        type Take<'a> = &'a mut dyn FnMut(&str) -> Result<HyperValue, Error>;
+        fn wrong(key: &str) -> Error {
+            Error::Format(format!("hyperparameter `{key}` has the wrong type"))
+        }
+        fn u32_of(take: Take, key: &str) -> Result<usize, Error> {
+            match take(key)? {
+                HyperValue::U32(v) => Ok(v as usize),
+                _ => Err(wrong(key)),
+            }
+        }
+        fn f32_of(take: Take, key: &str) -> Result<f32, Error> {
+            match take(key)? {
+                HyperValue::F32(v) => Ok(v),
+                _ => Err(wrong(key)),
+            }
+        }
+        let layers = u32_of(take, "layers")?;
+        let hidden = u32_of(take, "hidden")?;
+        let family = match name {
+            "scone" => {
+                let omega0 = f32_of(take, "omega0")?;
+                let omegas = match take("omegas")? {
+                    HyperValue::F32s(v) => v,
+                    _ => return Err(wrong("omegas")),
+                };
+                let mask = match take("mask")? {
+                    HyperValue::Str(s) => Mask::from_name(&s)?,
+                    _ => return Err(wrong("mask")),
+                };
+                Family::Scone {
+                    omega0,
+                    omegas,
+                    mask,
+                }
+            }
+            "rbm" => Family::Rbm {
+                omega0: f32_of(take, "omega0")?,
+                mask_omega: f32_of(take, "mask_omega")?,
+            },
+            "siren" => Family::Siren {
+                omega0: f32_of(take, "omega0")?,
+            },
+            "ffn" => {
+                let frequencies = u32_of(take, "frequencies")?;
+                Family::Ffn {
+                    frequencies,
+                    sigma: f32_of(take, "sigma")?,
+                }
+            }
+            "mfn" => Family::Mfn {
+                input_scale: f32_of(take, "input_scale")?,
+                alpha: f32_of(take, "alpha")?,
+                beta: f32_of(take, "beta")?,
+                weight_scale: f32_of(take, "weight_scale")?,
+            },
+            "wire" => Family::Wire {
+                omega0: f32_of(take, "omega0")?,
+                s0: f32_of(take, "s0")?,
+            },
+            other => return Err(Error::Format(format!("unknown architecture `{other}`"))),
+        };
+        let arch = Arch {
+            in_dims,
+            out_dims,
+            layers,
+            hidden,
+            family,
+        };
+        arch.validate()?;
+        Ok(arch)
+    }
+}
+
+impl Family {
+    /// The name stored in the `ARCH` chunk.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Family::Scone { .. } => "scone",
+            Family::Rbm { .. } => "rbm",
+            Family::Siren { .. } => "siren",
+            Family::Ffn { .. } => "ffn",
+            Family::Mfn { .. } => "mfn",
+            Family::Wire { .. } => "wire",
+        }
+    }
+
+    /// The hyperparameters the papers use for `name`, for `layers` layers:
+    /// SCONE ω₀ = 30 and [`default_omegas`]; SIREN ω₀ = 30; FFN 128
+    /// frequencies, σ = 10; GaborNet input scale 256, α = 6, β = 1, weight
+    /// scale 1; WIRE ω₀ = s₀ = 20; rbm ω₀ = 30, patterns at ω_r = 10.
+    pub fn default_of(name: &str, layers: usize) -> Result<Self, Error> {
+        Ok(match name {
+            "scone" => Family::Scone {
+                omega0: 30.0,
+                omegas: default_omegas(layers.saturating_sub(1)),
+                mask: Mask::Sin2,
+            },
+            "rbm" => Family::Rbm {
+                omega0: 30.0,
+                mask_omega: 10.0,
+            },
+            "siren" => Family::Siren { omega0: 30.0 },
+            "ffn" => Family::Ffn {
+                frequencies: 128,
+                sigma: 10.0,
+            },
+            "mfn" => Family::Mfn {
+                input_scale: 256.0,
+                alpha: 6.0,
+                beta: 1.0,
+                weight_scale: 1.0,
+            },
+            "wire" => Family::Wire {
+                omega0: 20.0,
+                s0: 20.0,
+            },
+            other => {
+                return Err(Error::Parameter(format!(
+                    "unknown architecture `{other}` (one of {})",
+                    FAMILY_NAMES.join(", ")
+                )));
+            }
+        })
+    }
+}
+
+/// Default SCONE basis frequencies for `hidden_layers` layers: the paper's
+/// [90, 60, 30, 10] for four, otherwise evenly spaced from 90 down to 10.
+pub fn default_omegas(hidden_layers: usize) -> Vec<f32> {
+    match hidden_layers {
+        0 => vec![],
+        4 => vec![90.0, 60.0, 30.0, 10.0],
+        1 => vec![90.0],
+        n => (0..n)
+            .map(|i| 90.0 - 80.0 * i as f32 / (n - 1) as f32)
+            .collect(),
     }
 }
 
@@ -190,9 +700,60 @@ mod tests {
     }
 
     #[test]
+    fn paper_image_baselines_have_about_200k_parameters() {
+        let count = |name: &str| {
+            let a = Arch::paper_image_of(name, 3).unwrap();
+            (a.trainable_count(), a.trainable_count_complex_once())
+        };
+        assert_eq!(count("siren"), (198_915, 198_915));
+        assert_eq!(count("ffn"), (198_147, 198_147));
+        assert_eq!(count("mfn"), (204_291, 204_291));
+        assert_eq!(count("rbm"), (198_915, 198_915));
+        assert_eq!(count("wire"), (390_909, 195_837));
+        let ffn = Arch::paper_image_of("ffn", 3).unwrap();
+        assert_eq!(ffn.parameter_count(), 198_147 + 256);
+    }
+
+    #[test]
     fn omegas_must_match_layers() {
         let mut a = Arch::paper_image(3);
-        a.omegas.pop();
+        if let Family::Scone { omegas, .. } = &mut a.family {
+            omegas.pop();
+        }
         assert!(a.validate().is_err());
+    }
+
+    #[test]
+    fn a_budget_picks_the_widest_width_within_it() {
+        let siren = Arch::paper_image_of("siren", 3).unwrap();
+        let target = Arch::paper_image(3).trainable_count();
+        let a = siren.with_trainable_budget(target);
+        assert!(a.trainable_count() <= target);
+        let mut wider = a.clone();
+        wider.hidden += 1;
+        assert!(wider.trainable_count() > target);
+    }
+
+    #[test]
+    fn hyperparameters_round_trip_for_every_family() {
+        for name in FAMILY_NAMES {
+            let a = Arch::paper_image_of(name, 3).unwrap();
+            let mut stored = a.hyperparameters();
+            let mut take = |key: &str| {
+                let i = stored.iter().position(|(k, _)| *k == key).unwrap();
+                Ok(stored.swap_remove(i).1)
+            };
+            let b = Arch::from_hyperparameters(name, 2, 3, &mut take).unwrap();
+            assert_eq!(a, b);
+            assert!(stored.is_empty(), "{name}: {stored:?} left over");
+        }
+    }
+
+    #[test]
+    fn mask_names_round_trip() {
+        for m in Mask::ALL {
+            assert_eq!(Mask::from_name(m.name()).unwrap(), m);
+        }
+        assert!(Mask::from_name("relu").is_err());
     }
 }

@@ -9,7 +9,10 @@
 mod arch;
 mod init;
 
-pub use arch::{Arch, MAX_HIDDEN, MAX_IN_DIMS, MAX_LAYERS, MAX_OUT_DIMS, Mask, TensorSpec};
+pub use arch::{
+    Arch, FAMILY_NAMES, Family, HyperValue, MAX_FREQUENCIES, MAX_HIDDEN, MAX_IN_DIMS, MAX_LAYERS,
+    MAX_OUT_DIMS, Mask, TensorSpec, default_omegas,
+};
 pub use init::init_network;
 
 use crate::Error;

@@ -8,7 +8,7 @@ mod fused;
 mod kernels;
 mod model;
 
-pub use model::{SconeLayer, SconeModel};
+pub use model::NetModel;
 
 use std::time::Instant;
 
@@ -297,7 +297,7 @@ fn fit_cuda(
 ) -> Result<Network, Error> {
     use burn::backend::Cuda;
     use burn::backend::cuda::CudaDevice;
-    let cuda = (&CudaDevice::default(), SconeModel::forward as Forward<_>);
+    let cuda = (&CudaDevice::default(), NetModel::forward as Forward<_>);
     fit_on::<Autodiff<Cuda>>(init, data, cfg, cuda, progress)
 }
 
@@ -313,16 +313,16 @@ fn fit_cuda(
     ))
 }
 
-/// A forward pass the trainer can use: [`SconeModel::forward`] or its fused
+/// A forward pass the trainer can use: [`NetModel::forward`] or its fused
 /// form.
-type Forward<B> = fn(&SconeModel<B>, Tensor<B, 2>) -> Tensor<B, 2>;
+type Forward<B> = fn(&NetModel<B>, Tensor<B, 2>) -> Tensor<B, 2>;
 
 /// The model and its optimiser on backend `B`.
 struct Trainer<B: AutodiffBackend> {
     forward: Forward<B>,
     /// Always `Some` between steps; the optimiser consumes and returns it.
-    model: Option<SconeModel<B>>,
-    optim: burn::optim::adaptor::OptimizerAdaptor<burn::optim::Adam, SconeModel<B>, B>,
+    model: Option<NetModel<B>>,
+    optim: burn::optim::adaptor::OptimizerAdaptor<burn::optim::Adam, NetModel<B>, B>,
     device: B::Device,
 }
 
@@ -335,7 +335,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             .init();
         Self {
             forward,
-            model: Some(SconeModel::from_network(init, device)),
+            model: Some(NetModel::from_network(init, device)),
             optim,
             device: device.clone(),
         }
@@ -469,7 +469,7 @@ pub enum CpuBackend {
 pub enum Layers {
     /// One fused autodiff operation per hidden layer (what [`fit`] uses).
     Fused,
-    /// burn's own tensor operations ([`SconeModel::forward`]).
+    /// burn's own tensor operations ([`NetModel::forward`]).
     Plain,
 }
 
@@ -498,7 +498,7 @@ fn time_step_with(
         if fused {
             model::forward_fused
         } else {
-            SconeModel::forward
+            NetModel::forward
         }
     }
     match backend {

@@ -1,143 +1,105 @@
-//! The SCONE network as a burn [`Module`], and its conversion to and from
-//! the plain-data [`Network`].
+//! Every network family as one burn [`Module`], and its conversion to and
+//! from the plain-data [`Network`].
 
 use burn::module::{Module, Param};
+use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Tensor, TensorData, TensorPrimitive, backend::Backend};
 
 use super::fused::{LayerTensors, SconeLayerOp};
-use crate::model::{Arch, Network, Tensor as PlainTensor};
+use crate::model::{Arch, Family, Mask, Network, Tensor as PlainTensor};
 
-/// One hidden layer: a mask map over the previous layer's output and a
-/// basis map over the input coordinates.
+/// A network with trainable parameters on backend `B`.
 ///
-/// Weights are held transposed, `[in, out]`, so that the forward pass is a
-/// plain `x · W` without a per-step transpose; [`SconeModel::from_network`]
-/// and [`SconeModel::to_network`] convert from and to the `[out, in]` order of
-/// the file format.
+/// `params` holds every tensor of [`Arch::tensor_specs`], in that order:
+/// matrices transposed to `[in, out]`, so that a map is a plain `z · W`
+/// without a per-step transpose, and vectors as `[1, n]` rows that
+/// broadcast over a batch. Tensors the family never trains (FFN's
+/// frequencies, rbm's patterns) are parameters without gradients. The
+/// frequencies (ω₀, ω, s₀) are fixed data.
 #[derive(Module, Debug)]
-pub struct SconeLayer<B: Backend> {
-    /// Mask weight, `[in, hidden]` (`hidden.{i}.mask.weight` transposed).
-    pub mask_weight: Param<Tensor<B, 2>>,
-    /// Mask bias, `[hidden]`.
-    pub mask_bias: Param<Tensor<B, 1>>,
-    /// Basis weight, `[in_dims, hidden]` (`hidden.{i}.basis.weight` transposed).
-    pub basis_weight: Param<Tensor<B, 2>>,
-    /// Basis bias, `[hidden]`.
-    pub basis_bias: Param<Tensor<B, 1>>,
-}
-
-/// A SCONE network with trainable parameters on backend `B`.
-///
-/// The architecture (ω₀, the per-layer ω, widths) is fixed data: only the
-/// weights and biases are parameters.
-#[derive(Module, Debug)]
-pub struct SconeModel<B: Backend> {
-    /// The L − 1 hidden layers.
-    pub hidden: Vec<SconeLayer<B>>,
-    /// Output weight, `[hidden, out_dims]` (`output.weight` transposed).
-    pub output_weight: Param<Tensor<B, 2>>,
-    /// Output bias, `[out_dims]`.
-    pub output_bias: Param<Tensor<B, 1>>,
+pub struct NetModel<B: Backend> {
+    pub params: Vec<Param<Tensor<B, 2>>>,
     #[module(skip)]
     arch: Arch,
+    #[module(skip)]
+    names: Vec<String>,
 }
 
-/// Uploads a row-major `[rows, cols]` plain tensor as `[cols, rows]`.
-fn transposed<B: Backend>(t: &PlainTensor, device: &B::Device) -> Param<Tensor<B, 2>> {
-    let (rows, cols) = (t.shape[0], t.shape[1]);
-    let mut data = vec![0f32; rows * cols];
-    for r in 0..rows {
-        for c in 0..cols {
-            data[c * rows + r] = t.data[r * cols + c];
+/// Uploads a plain tensor: `[rows, cols]` as `[cols, rows]`, `[n]` as
+/// `[1, n]`.
+fn upload<B: Backend>(t: &PlainTensor, fixed: bool, device: &B::Device) -> Param<Tensor<B, 2>> {
+    let (data, shape) = if t.shape.len() == 2 {
+        let (rows, cols) = (t.shape[0], t.shape[1]);
+        let mut data = vec![0f32; rows * cols];
+        for r in 0..rows {
+            for c in 0..cols {
+                data[c * rows + r] = t.data[r * cols + c];
+            }
         }
+        (data, [cols, rows])
+    } else {
+        (t.data.clone(), [1, t.data.len()])
+    };
+    let param = Param::from_tensor(Tensor::from_data(TensorData::new(data, shape), device));
+    if fixed {
+        param.set_require_grad(false)
+    } else {
+        param
     }
-    Param::from_tensor(Tensor::from_data(
-        TensorData::new(data, [cols, rows]),
-        device,
-    ))
 }
 
-fn vector<B: Backend>(t: &PlainTensor, device: &B::Device) -> Param<Tensor<B, 1>> {
-    Param::from_tensor(Tensor::from_data(
-        TensorData::new(t.data.clone(), [t.data.len()]),
-        device,
-    ))
-}
-
-fn download<B: Backend, const D: usize>(t: &Param<Tensor<B, D>>) -> Vec<f32> {
-    t.val()
+/// Inverse of [`upload`].
+fn download<B: Backend>(name: &str, shape: &[usize], t: &Param<Tensor<B, 2>>) -> PlainTensor {
+    let src = t
+        .val()
         .into_data()
         .to_vec::<f32>()
-        .expect("parameters are f32")
-}
-
-/// Inverse of [`transposed`]: a `[cols, rows]` parameter back to row-major
-/// `[rows, cols]`.
-fn untransposed<B: Backend>(name: String, t: &Param<Tensor<B, 2>>) -> PlainTensor {
-    let [cols, rows] = t.val().dims();
-    let src = download(t);
-    let mut data = vec![0f32; rows * cols];
-    for c in 0..cols {
-        for r in 0..rows {
-            data[r * cols + c] = src[c * rows + r];
+        .expect("parameters are f32");
+    let data = if shape.len() == 2 {
+        let (rows, cols) = (shape[0], shape[1]);
+        let mut data = vec![0f32; rows * cols];
+        for c in 0..cols {
+            for r in 0..rows {
+                data[r * cols + c] = src[c * rows + r];
+            }
         }
-    }
+        data
+    } else {
+        src
+    };
     PlainTensor {
-        name,
-        shape: vec![rows, cols],
+        name: name.to_owned(),
+        shape: shape.to_vec(),
         data,
     }
 }
 
-fn unvector<B: Backend>(name: String, t: &Param<Tensor<B, 1>>) -> PlainTensor {
-    let data = download(t);
-    PlainTensor {
-        name,
-        shape: vec![data.len()],
-        data,
-    }
-}
-
-impl<B: Backend> SconeModel<B> {
+impl<B: Backend> NetModel<B> {
     /// Uploads `net`'s weights to `device`.
     pub fn from_network(net: &Network, device: &B::Device) -> Self {
-        let hidden = (0..net.arch.hidden_layers())
-            .map(|i| SconeLayer {
-                mask_weight: transposed(net.tensor(&format!("hidden.{i}.mask.weight")), device),
-                mask_bias: vector(net.tensor(&format!("hidden.{i}.mask.bias")), device),
-                basis_weight: transposed(net.tensor(&format!("hidden.{i}.basis.weight")), device),
-                basis_bias: vector(net.tensor(&format!("hidden.{i}.basis.bias")), device),
-            })
+        let specs = net.arch.tensor_specs();
+        let params = specs
+            .iter()
+            .zip(&net.tensors)
+            .map(|(spec, t)| upload(t, spec.fixed, device))
             .collect();
         Self {
-            hidden,
-            output_weight: transposed(net.tensor("output.weight"), device),
-            output_bias: vector(net.tensor("output.bias"), device),
+            params,
             arch: net.arch.clone(),
+            names: specs.into_iter().map(|s| s.name).collect(),
         }
     }
 
     /// Downloads the weights into a plain [`Network`]; the values are
     /// exactly those on the device.
     pub fn to_network(&self) -> Network {
-        let mut tensors = Vec::with_capacity(4 * self.arch.layers);
-        for (i, layer) in self.hidden.iter().enumerate() {
-            tensors.push(untransposed(
-                format!("hidden.{i}.mask.weight"),
-                &layer.mask_weight,
-            ));
-            tensors.push(unvector(format!("hidden.{i}.mask.bias"), &layer.mask_bias));
-            tensors.push(untransposed(
-                format!("hidden.{i}.basis.weight"),
-                &layer.basis_weight,
-            ));
-            tensors.push(unvector(
-                format!("hidden.{i}.basis.bias"),
-                &layer.basis_bias,
-            ));
-        }
-        tensors.push(untransposed("output.weight".into(), &self.output_weight));
-        tensors.push(unvector("output.bias".into(), &self.output_bias));
+        let tensors = self
+            .arch
+            .tensor_specs()
+            .iter()
+            .zip(&self.params)
+            .map(|(spec, p)| download(&spec.name, &spec.shape, p))
+            .collect();
         Network::new(self.arch.clone(), tensors)
             .expect("a model built from a valid network keeps its shapes")
     }
@@ -147,64 +109,191 @@ impl<B: Backend> SconeModel<B> {
         &self.arch
     }
 
-    /// Evaluates the network at `x`.
+    /// The parameter called `name` (as in FORMAT.md §6.2), in its stored
+    /// orientation.
+    pub fn param(&self, name: &str) -> Tensor<B, 2> {
+        let i = self
+            .names
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or_else(|| panic!("tensor `{name}` is missing"));
+        self.params[i].val()
+    }
+
+    /// `z · W + b` for the map `prefix`, with W and b scaled by `scale`.
+    fn linear(&self, z: Tensor<B, 2>, prefix: &str, scale: f32) -> Tensor<B, 2> {
+        let (w, b) = (
+            self.param(&format!("{prefix}.weight")),
+            self.param(&format!("{prefix}.bias")),
+        );
+        if scale == 1.0 {
+            z.matmul(w).add(b)
+        } else {
+            // ω(zW + b) = z(ωW) + ωb: scaling the small weight tensors
+            // saves a full pass over the [n, hidden] activations.
+            z.matmul(w.mul_scalar(scale)).add(b.mul_scalar(scale))
+        }
+    }
+
+    /// Evaluates the network at `x` with burn's own operations.
     ///
     /// # Shapes
     ///
     /// - `x`: `[n, in_dims]`, coordinates in [−1, 1]
     /// - returns `[n, out_dims]`
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        let omega0 = self.arch.omega0;
-        let mut z = x.clone();
-        for (layer, &omega) in self.hidden.iter().zip(&self.arch.omegas) {
-            // ω(zW + b) = z(ωW) + ωb: scaling the small weight tensors
-            // saves a full pass over the [n, hidden] activations.
-            let mask = z
-                .matmul(layer.mask_weight.val().mul_scalar(omega0))
-                .add(layer.mask_bias.val().mul_scalar(omega0).unsqueeze::<2>())
-                .sin()
-                .square();
-            let basis = x
-                .clone()
-                .matmul(layer.basis_weight.val().mul_scalar(omega))
-                .add(layer.basis_bias.val().mul_scalar(omega).unsqueeze::<2>())
-                .sin();
-            z = mask.mul(basis);
-        }
-        z.matmul(self.output_weight.val())
-            .add(self.output_bias.val().unsqueeze::<2>())
+        let layers = self.arch.hidden_layers();
+        let z = match &self.arch.family {
+            Family::Scone {
+                omega0,
+                omegas,
+                mask,
+            } => {
+                let mut z = x.clone();
+                for (i, &omega) in omegas.iter().enumerate() {
+                    let mut u = self.linear(z, &format!("hidden.{i}.mask"), *omega0);
+                    if mask.has_scale() {
+                        u = u.mul(self.param(&format!("hidden.{i}.mask.scale")));
+                    }
+                    let m = match mask {
+                        Mask::Sin2 => u.sin().square(),
+                        Mask::Sigmoid | Mask::SigmoidL => sigmoid(u),
+                        Mask::NTanh | Mask::NTanhL => u.tanh().add_scalar(1.0).mul_scalar(0.5),
+                        Mask::ExpSq => u.square().neg().exp(),
+                    };
+                    let g = self
+                        .linear(x.clone(), &format!("hidden.{i}.basis"), omega)
+                        .sin();
+                    z = m.mul(g);
+                }
+                z
+            }
+            Family::Rbm { omega0, mask_omega } => {
+                let mut z = x.clone();
+                for i in 0..layers {
+                    let gate = self
+                        .linear(x.clone(), &format!("hidden.{i}.mask"), *mask_omega)
+                        .sin()
+                        .greater_elem(0.0)
+                        .float();
+                    z = self
+                        .linear(z, &format!("hidden.{i}"), *omega0)
+                        .sin()
+                        .mul(gate);
+                }
+                z
+            }
+            Family::Siren { omega0 } => {
+                let mut z = x;
+                for i in 0..layers {
+                    z = self.linear(z, &format!("hidden.{i}"), *omega0).sin();
+                }
+                z
+            }
+            Family::Ffn { .. } => {
+                let phase = x.matmul(
+                    self.param("encoding.weight")
+                        .mul_scalar(2.0 * std::f32::consts::PI),
+                );
+                let mut z = Tensor::cat(vec![phase.clone().cos(), phase.sin()], 1);
+                for i in 0..layers {
+                    z = relu(self.linear(z, &format!("hidden.{i}"), 1.0));
+                }
+                z
+            }
+            Family::Mfn { .. } => {
+                let x2 = x.clone().square().sum_dim(1);
+                let filter = |i: usize| {
+                    let mu = self.param(&format!("filter.{i}.mu"));
+                    let gamma = self.param(&format!("filter.{i}.gamma"));
+                    // ‖x − μ‖² = ‖x‖² + ‖μ‖² − 2 x·μ, as in GaborNet.
+                    let dist2 = x2
+                        .clone()
+                        .add(mu.clone().square().sum_dim(0))
+                        .sub(x.clone().matmul(mu).mul_scalar(2.0));
+                    self.linear(x.clone(), &format!("filter.{i}"), 1.0)
+                        .sin()
+                        .mul(dist2.mul(gamma).mul_scalar(-0.5).exp())
+                };
+                let mut z = filter(0);
+                for i in 1..layers {
+                    z = self
+                        .linear(z, &format!("hidden.{}", i - 1), 1.0)
+                        .mul(filter(i));
+                }
+                z
+            }
+            Family::Wire { omega0, s0 } => {
+                let (w0, s2) = (*omega0, s0 * s0);
+                let a = self.linear(x, "hidden.0", 1.0);
+                let amp = a.clone().square().mul_scalar(-s2).exp();
+                let phase = a.mul_scalar(w0);
+                let (mut re, mut im) = (amp.clone().mul(phase.clone().cos()), amp.mul(phase.sin()));
+                for i in 1..layers {
+                    let (wr, wi) = (
+                        self.param(&format!("hidden.{i}.weight.re")),
+                        self.param(&format!("hidden.{i}.weight.im")),
+                    );
+                    let p = re
+                        .clone()
+                        .matmul(wr.clone())
+                        .sub(im.clone().matmul(wi.clone()))
+                        .add(self.param(&format!("hidden.{i}.bias.re")));
+                    let q = re
+                        .matmul(wi)
+                        .add(im.matmul(wr))
+                        .add(self.param(&format!("hidden.{i}.bias.im")));
+                    let amp = q
+                        .clone()
+                        .mul_scalar(-w0)
+                        .sub(p.clone().square().add(q.square()).mul_scalar(s2))
+                        .exp();
+                    let phase = p.mul_scalar(w0);
+                    (re, im) = (amp.clone().mul(phase.clone().cos()), amp.mul(phase.sin()));
+                }
+                return re
+                    .matmul(self.param("output.weight.re"))
+                    .sub(im.matmul(self.param("output.weight.im")))
+                    .add(self.param("output.bias"));
+            }
+        };
+        self.linear(z, "output", 1.0)
     }
 }
 
-/// [`SconeModel::forward`] with each hidden layer evaluated as one fused
-/// operation; the same values up to rounding, much faster on the CPU.
+/// [`NetModel::forward`] with each SCONE sin² hidden layer evaluated as one
+/// fused operation; the same values up to rounding, much faster on the
+/// CPU. Other families and masks run [`NetModel::forward`].
 ///
 /// # Shapes
 ///
 /// - `x`: `[n, in_dims]`, coordinates in [−1, 1]
 /// - returns `[n, out_dims]`
-pub(crate) fn forward_fused<B: SconeLayerOp>(
-    model: &SconeModel<B>,
-    x: Tensor<B, 2>,
-) -> Tensor<B, 2> {
+pub(crate) fn forward_fused<B: SconeLayerOp>(model: &NetModel<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
+    let Family::Scone {
+        omega0,
+        omegas,
+        mask: Mask::Sin2,
+    } = &model.arch.family
+    else {
+        return model.forward(x);
+    };
+    let h = model.arch.hidden;
     let prim = |t: Tensor<B, 2>| t.into_primitive().tensor();
-    let prim1 = |t: Tensor<B, 1>| t.into_primitive().tensor();
+    let prim1 = |t: Tensor<B, 2>| t.reshape([h]).into_primitive().tensor();
     let mut z = x.clone();
-    for (layer, &omega) in model.hidden.iter().zip(&model.arch.omegas) {
+    for (i, &omega) in omegas.iter().enumerate() {
         let inputs = LayerTensors {
             z: prim(z),
             x: prim(x.clone()),
-            wm: prim(layer.mask_weight.val()),
-            bm: prim1(layer.mask_bias.val()),
-            wb: prim(layer.basis_weight.val()),
-            bb: prim1(layer.basis_bias.val()),
+            wm: prim(model.param(&format!("hidden.{i}.mask.weight"))),
+            bm: prim1(model.param(&format!("hidden.{i}.mask.bias"))),
+            wb: prim(model.param(&format!("hidden.{i}.basis.weight"))),
+            bb: prim1(model.param(&format!("hidden.{i}.basis.bias"))),
         };
         z = Tensor::from_primitive(TensorPrimitive::Float(B::scone_layer(
-            inputs,
-            model.arch.omega0,
-            omega,
+            inputs, *omega0, omega,
         )));
     }
-    z.matmul(model.output_weight.val())
-        .add(model.output_bias.val().unsqueeze::<2>())
+    model.linear(z, "output", 1.0)
 }
