@@ -161,6 +161,40 @@ fn eval_point(net: &Network, x: &[f64]) -> Vec<f64> {
     linear(net, "output", &z, c)
 }
 
+/// A SCONE's hidden activations at point `x`, layer by layer: the mask
+/// m_i and the bases g_i (their product is z_{i+1}); `None` for other
+/// families. For pictures of what each layer does (the paper's Figure 6).
+pub fn scone_activations(net: &Network, x: &[f64]) -> Option<Vec<(Vec<f64>, Vec<f64>)>> {
+    let Family::Scone {
+        omega0,
+        omegas,
+        mask,
+    } = &net.arch.family
+    else {
+        return None;
+    };
+    let h = net.arch.hidden;
+    let mut z: Vec<f64> = x.to_vec();
+    let mut layers = Vec::with_capacity(omegas.len());
+    for (i, &omega) in omegas.iter().enumerate() {
+        let u = linear(net, &format!("hidden.{i}.mask"), &z, h);
+        let scale: Vec<f64> = if mask.has_scale() {
+            let t = &net.tensor(&format!("hidden.{i}.mask.scale")).data;
+            t.iter().map(|&v| v as f64).collect()
+        } else {
+            vec![1.0; h]
+        };
+        let m: Vec<f64> = (0..h)
+            .map(|j| mask.eval(scale[j] * (*omega0 as f64 * u[j])))
+            .collect();
+        let basis = linear(net, &format!("hidden.{i}.basis"), x, h);
+        let g: Vec<f64> = basis.iter().map(|b| (omega as f64 * b).sin()).collect();
+        z = m.iter().zip(&g).map(|(a, b)| a * b).collect();
+        layers.push((m, g));
+    }
+    Some(layers)
+}
+
 /// Scales the output map (`output.weight*`) so that the reference outputs
 /// at `coords`, less the output bias, reach ±1 at most: random networks
 /// made this way have outputs of order one, as fitted ones do, which test
@@ -313,5 +347,28 @@ mod tests {
             assert!((got[0] - want).abs() < 1e-15, "x={x}: {} vs {want}", got[0]);
         }
         assert!(eval_reference(&net, &[]).is_empty());
+    }
+
+    /// The activations Figure 6 draws are the ones the output reads: the
+    /// output map applied to the last product gives the reference output.
+    #[test]
+    fn activations_feed_the_output() {
+        let arch = Arch::scone(2, 2, 4, 12, 30.0, vec![60.0, 30.0, 10.0], Mask::NTanhL);
+        let net = crate::model::init_network(&arch, 2);
+        let x = [0.3, -0.7];
+        let acts = scone_activations(&net, &x).unwrap();
+        assert_eq!(acts.len(), 3);
+        let (m, g) = acts.last().unwrap();
+        let z: Vec<f64> = m.iter().zip(g).map(|(a, b)| a * b).collect();
+        let y = linear(&net, "output", &z, 2);
+        let want = eval_reference(&net, &x);
+        for (a, b) in y.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-15, "{a} vs {b}");
+        }
+        let siren = Arch {
+            family: crate::model::Family::Siren { omega0: 30.0 },
+            ..arch
+        };
+        assert!(scone_activations(&crate::model::init_network(&siren, 1), &x).is_none());
     }
 }

@@ -44,6 +44,11 @@ pub struct Settings {
     pub hidden: usize,
     /// See `hidden`.
     pub match_budget: bool,
+    /// With `match_budget`, count a complex weight once (the paper's way
+    /// of aligning WIRE); otherwise count stored real numbers.
+    pub complex_once: bool,
+    /// FFN's number of random frequencies (default 128).
+    pub frequencies: Option<usize>,
     /// ω₀ of SCONE, SIREN, rbm or WIRE; `None` for the family's default
     /// (30; WIRE 20).
     pub omega0: Option<f32>,
@@ -66,6 +71,8 @@ impl Settings {
                 layers: 4,
                 hidden: 128,
                 match_budget: true,
+                complex_once: false,
+                frequencies: None,
                 omega0: None,
                 omegas: vec![90.0, 60.0, 30.0],
                 train: TrainConfig {
@@ -86,6 +93,8 @@ impl Settings {
                 layers: 5,
                 hidden: 250,
                 match_budget: true,
+                complex_once: false,
+                frequencies: None,
                 omega0: None,
                 omegas: vec![90.0, 60.0, 30.0, 10.0],
                 train: TrainConfig::paper(),
@@ -168,6 +177,9 @@ impl Settings {
             {
                 *omega0 = w;
             }
+            if let (Family::Ffn { frequencies, .. }, Some(m)) = (&mut family, self.frequencies) {
+                *frequencies = m;
+            }
             let arch = Arch {
                 family,
                 ..scone.clone()
@@ -176,7 +188,7 @@ impl Settings {
                 let mut budget = scone.clone();
                 budget.family = Family::default_of("scone", self.layers)?;
                 budget.validate().map_err(as_parameter)?;
-                arch.with_trainable_budget(budget.trainable_count())
+                arch.with_trainable_budget(budget.trainable_count(), self.complex_once)
             } else {
                 arch
             }

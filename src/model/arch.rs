@@ -473,13 +473,20 @@ impl Arch {
 
     /// The widest hidden width whose trained parameter count does not
     /// exceed `target` (at least 1), keeping everything else: how
-    /// experiments give every architecture the same budget.
-    pub fn with_trainable_budget(&self, target: usize) -> Self {
+    /// experiments give every architecture the same budget. With
+    /// `complex_once` a complex weight counts once, as the paper counts
+    /// (see [`Arch::trainable_count_complex_once`]); otherwise every stored
+    /// real number counts.
+    pub fn with_trainable_budget(&self, target: usize, complex_once: bool) -> Self {
         let mut a = self.clone();
         let count = |h: usize| {
             let mut b = self.clone();
             b.hidden = h;
-            b.trainable_count()
+            if complex_once {
+                b.trainable_count_complex_once()
+            } else {
+                b.trainable_count()
+            }
         };
         let (mut lo, mut hi) = (1, MAX_HIDDEN);
         while lo < hi {
@@ -727,11 +734,18 @@ mod tests {
     fn a_budget_picks_the_widest_width_within_it() {
         let siren = Arch::paper_image_of("siren", 3).unwrap();
         let target = Arch::paper_image(3).trainable_count();
-        let a = siren.with_trainable_budget(target);
+        let a = siren.with_trainable_budget(target, false);
         assert!(a.trainable_count() <= target);
         let mut wider = a.clone();
         wider.hidden += 1;
         assert!(wider.trainable_count() > target);
+        let wire = Arch::paper_image_of("wire", 3).unwrap();
+        let (real, once) = (
+            wire.with_trainable_budget(target, false),
+            wire.with_trainable_budget(target, true),
+        );
+        assert!(real.trainable_count() <= target && once.trainable_count_complex_once() <= target);
+        assert!(once.hidden > real.hidden);
     }
 
     #[test]
