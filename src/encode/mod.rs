@@ -47,8 +47,6 @@ pub struct Settings {
     /// With `match_budget`, count a complex weight once (the paper's way
     /// of aligning WIRE); otherwise count stored real numbers.
     pub complex_once: bool,
-    /// FFN's number of random frequencies (default 128).
-    pub frequencies: Option<usize>,
     /// ω₀ of SCONE, SIREN, rbm or WIRE; `None` for the family's default
     /// (30; WIRE 20).
     pub omega0: Option<f32>,
@@ -72,7 +70,6 @@ impl Settings {
                 hidden: 128,
                 match_budget: true,
                 complex_once: false,
-                frequencies: None,
                 omega0: None,
                 omegas: vec![90.0, 60.0, 30.0],
                 train: TrainConfig {
@@ -94,7 +91,6 @@ impl Settings {
                 hidden: 250,
                 match_budget: true,
                 complex_once: false,
-                frequencies: None,
                 omega0: None,
                 omegas: vec![90.0, 60.0, 30.0, 10.0],
                 train: TrainConfig::paper(),
@@ -176,9 +172,6 @@ impl Settings {
             ) = (&mut family, self.omega0)
             {
                 *omega0 = w;
-            }
-            if let (Family::Ffn { frequencies, .. }, Some(m)) = (&mut family, self.frequencies) {
-                *frequencies = m;
             }
             let arch = Arch {
                 family,

@@ -1,6 +1,6 @@
 """Independent PyTorch reference for the six architectures a `.scone` file stores.
 
-Written from the design text (tensor names, shapes and formulas of scone, rbm,
+Written from spec/FORMAT.md (tensor names, shapes and formulas of scone, rbm,
 siren, ffn, mfn and wire), not from the Rust code, so that it can cross-check
 `scone export` dumps (see check.py) and serve as a plain PyTorch baseline for
 timing benchmarks.
@@ -25,7 +25,7 @@ from torch import nn
 
 __all__ = ["build", "load_tensors", "param_count", "ParamCount", "ARCH_KEYS", "MASKS"]
 
-# Hyperparameter keys of arch.params, per architecture (design: "exactly the ARCH keys").
+# Hyperparameter keys of arch.params, per architecture (spec/FORMAT.md §5.1: exactly the ARCH keys).
 ARCH_KEYS = {
     "scone": ("layers", "hidden", "omega0", "omegas", "mask"),
     "rbm": ("layers", "hidden", "omega0", "mask_omega"),
@@ -185,7 +185,7 @@ class Rbm(Siren):
     def __init__(self, d, c, layers, hidden, omega0, mask_omega, dtype=torch.float32):
         super().__init__(d, c, layers, hidden, omega0, dtype=dtype)
         self.mask_omega = f32(mask_omega)
-        # The design does not say how P and q are drawn; U(-1, 1) here (timing only).
+        # P and q are drawn U(-1, 1), as the crate's initialisation draws them.
         for i in range(layers - 1):
             self.register_buffer(f"P{i}", torch.empty(hidden, d, dtype=dtype).uniform_(-1, 1))
             self.register_buffer(f"q{i}", torch.empty(hidden, dtype=dtype).uniform_(-1, 1))

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Self-test of the reference without any Rust export.
 
-Writes synthetic exports for every architecture (random weights with the design's
+Writes synthetic exports for every architecture (random weights with spec/FORMAT.md's
 names and shapes) whose "outputs" (float32) and "reference" (float64) come from a
-second, independent plain-numpy implementation of the design's formulas (below),
+second, independent plain-numpy implementation of the formulas of spec/FORMAT.md §5 (below),
 then runs check.py's logic on them: they must pass, and perturbing one weight,
 one output value, one reference value, a tensor name or the tensor order must be
 caught. Also checks the paper presets' parameter counts and that every module
@@ -37,7 +37,7 @@ torch.set_num_threads(1)
 
 # ============================================================ numpy implementation
 def tensor_specs(arch):
-    """[(name, shape)] in file order, written out from the design."""
+    """[(name, shape)] in file order, written out from spec/FORMAT.md §6.2."""
     d, C, p = arch["in_dims"], arch["out_dims"], arch["params"]
     L, H, n = p["layers"], p["hidden"], arch["name"]
     s = []
@@ -74,7 +74,7 @@ def tensor_specs(arch):
 
 
 def np_forward(arch, T, X, dt):
-    """The design's formulas in numpy, computed entirely in dtype dt. X: [n, d]; returns [n, C]."""
+    """The formulas of spec/FORMAT.md §5 in numpy, computed entirely in dtype dt. X: [n, d]; returns [n, C]."""
     p, n = arch["params"], arch["name"]
     L = p["layers"]
     T = {k: v.astype(dt) for k, v in T.items()}
@@ -143,7 +143,7 @@ def np_forward(arch, T, X, dt):
 
 # ============================================================ synthetic exports
 def random_tensors(arch, rng):
-    """Random f32 weights per the design's shapes, at scales that keep the networks tame."""
+    """Random f32 weights per spec/FORMAT.md's shapes, at scales that keep the networks tame."""
     p, n, d = arch["params"], arch["name"], arch["in_dims"]
     H = p["hidden"]
     out = {}
