@@ -37,55 +37,52 @@ impl Dense {
     /// `dst[r][p] = b[r] + Σ_c W[r][c] · src[c][p]` for `nt` points,
     /// feature-major with row stride `ts` on both sides.
     fn apply(&self, src: &[f32], dst: &mut [f32], nt: usize, ts: usize) {
-        assert!(src.len() >= self.cols * ts && dst.len() >= self.rows * ts && nt <= ts);
+        assert!(dst.len() >= self.rows * ts);
         for (r, row) in dst.chunks_exact_mut(ts).take(self.rows).enumerate() {
             row[..nt].fill(self.b[r]);
         }
-        // SAFETY: dst holds `rows` columns of ts ≥ nt floats and src `cols`
-        // columns (checked above); w is rows × cols, read as the cols × rows
-        // column-major matrix Wᵀ.
+        self.add_product(src, dst, (ts, 1), nt, ts);
+    }
+
+    /// `out[p][r] = b[r] + Σ_c W[r][c] · src[c][p]`, `out` row-major
+    /// `[nt, rows]`.
+    fn apply_rows(&self, src: &[f32], out: &mut [f32], nt: usize, ts: usize) {
+        assert!(out.len() == nt * self.rows);
+        for row in out.chunks_exact_mut(self.rows) {
+            row.copy_from_slice(&self.b);
+        }
+        self.add_product(src, out, (1, self.rows), nt, ts);
+    }
+
+    /// `dst += src · Wᵀ` for `nt` points, `src` feature-major with row
+    /// stride `ts`; element (p, r) of `dst` is at `p · strides.1 + r ·
+    /// strides.0`, within `dst` (checked).
+    fn add_product(
+        &self,
+        src: &[f32],
+        dst: &mut [f32],
+        (col_stride, row_stride): (usize, usize),
+        nt: usize,
+        ts: usize,
+    ) {
+        assert!(src.len() >= self.cols * ts && nt <= ts);
+        if nt == 0 {
+            return;
+        }
+        let last = (nt - 1) * row_stride + (self.rows - 1) * col_stride;
+        assert!(last < dst.len());
+        // SAFETY: every element gemm touches lies within dst (checked
+        // above) and within src, which holds `cols` columns of ts ≥ nt
+        // floats; w is rows × cols, read as the cols × rows column-major
+        // matrix Wᵀ.
         unsafe {
             gemm::gemm(
                 nt,
                 self.rows,
                 self.cols,
                 dst.as_mut_ptr(),
-                ts as isize,
-                1,
-                true,
-                src.as_ptr(),
-                ts as isize,
-                1,
-                self.w.as_ptr(),
-                self.cols as isize,
-                1,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                Parallelism::None,
-            );
-        }
-    }
-
-    /// `out[p][r] = b[r] + Σ_c W[r][c] · src[c][p]`, `out` row-major
-    /// `[nt, rows]`.
-    fn apply_rows(&self, src: &[f32], out: &mut [f32], nt: usize, ts: usize) {
-        assert!(src.len() >= self.cols * ts && out.len() == nt * self.rows && nt <= ts);
-        for row in out.chunks_exact_mut(self.rows) {
-            row.copy_from_slice(&self.b);
-        }
-        // SAFETY: out is nt × rows row-major, src holds `cols` columns of
-        // ts ≥ nt floats (checked above).
-        unsafe {
-            gemm::gemm(
-                nt,
-                self.rows,
-                self.cols,
-                out.as_mut_ptr(),
-                1,
-                self.rows as isize,
+                col_stride as isize,
+                row_stride as isize,
                 true,
                 src.as_ptr(),
                 ts as isize,

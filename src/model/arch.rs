@@ -354,7 +354,9 @@ impl Arch {
                     add(format!("hidden.{i}.basis.bias"), vec![h], false, true);
                 }
             }
-            Family::Rbm { .. } => {
+            Family::Rbm { .. } | Family::Siren { .. } => {
+                // rbm is SIREN with a fixed pattern map after each layer.
+                let rbm = matches!(self.family, Family::Rbm { .. });
                 for i in 0..self.hidden_layers() {
                     add(
                         format!("hidden.{i}.weight"),
@@ -363,19 +365,10 @@ impl Arch {
                         i == 0,
                     );
                     add(format!("hidden.{i}.bias"), vec![h], false, i == 0);
-                    add(format!("hidden.{i}.mask.weight"), vec![h, d], true, true);
-                    add(format!("hidden.{i}.mask.bias"), vec![h], true, true);
-                }
-            }
-            Family::Siren { .. } => {
-                for i in 0..self.hidden_layers() {
-                    add(
-                        format!("hidden.{i}.weight"),
-                        vec![h, input(i)],
-                        false,
-                        i == 0,
-                    );
-                    add(format!("hidden.{i}.bias"), vec![h], false, i == 0);
+                    if rbm {
+                        add(format!("hidden.{i}.mask.weight"), vec![h, d], true, true);
+                        add(format!("hidden.{i}.mask.bias"), vec![h], true, true);
+                    }
                 }
             }
             Family::Ffn { frequencies, .. } => {
