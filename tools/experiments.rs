@@ -230,14 +230,19 @@ fn box_downscale(img: &Image, f: usize) -> Image {
     }
 }
 
+/// The family and mask of a network label (`siren`, `scone-sigmoid`).
+fn family_and_mask(label: &str) -> (&str, Mask) {
+    match label.strip_prefix("scone-") {
+        Some(m) => ("scone", Mask::from_name(m).expect("a mask label")),
+        None => (label, Mask::Sin2),
+    }
+}
+
 /// The encoder settings of network `label` under `o`'s protocol.
 fn settings(label: &str, o: &Options) -> Settings {
     let (protocol, iterations, device, width) = (o.protocol, o.iterations, o.device, o.width);
     let mut s = Settings::preset(Preset::Paper);
-    let (family, mask) = match label.strip_prefix("scone-") {
-        Some(m) => ("scone", Mask::from_name(m).expect("a mask label")),
-        None => (label, Mask::Sin2),
-    };
+    let (family, mask) = family_and_mask(label);
     s.arch = family.to_string();
     s.mask = mask;
     s.bits = 32;
@@ -354,13 +359,13 @@ fn table2(o: &Options) {
             std::fs::write(o.out.join("table2.csv"), &csv).expect("a writable folder");
         }
     }
-    let md = markdown(o, &rows);
+    let md = markdown(&o.images, &o.labels, &rows);
     std::fs::write(o.out.join("table2.md"), &md).expect("a writable folder");
     print!("{md}");
 }
 
 /// Images as rows, networks as columns (PSNR / SSIM), and the means.
-fn markdown(o: &Options, rows: &[Row]) -> String {
+fn markdown(images: &[String], labels: &[String], rows: &[Row]) -> String {
     let mut md = String::new();
     let cell = |image: &str, label: &str| {
         rows.iter()
@@ -368,10 +373,9 @@ fn markdown(o: &Options, rows: &[Row]) -> String {
             .map(|r| format!("{:.2} / {:.3}", r.psnr, r.ssim))
             .unwrap_or_default()
     };
-    let _ = writeln!(md, "| image | {} |", o.labels.join(" | "));
-    let _ = writeln!(md, "| --- |{}", " --- |".repeat(o.labels.len()));
-    let params: Vec<String> = o
-        .labels
+    let _ = writeln!(md, "| image | {} |", labels.join(" | "));
+    let _ = writeln!(md, "| --- |{}", " --- |".repeat(labels.len()));
+    let params: Vec<String> = labels
         .iter()
         .map(|l| {
             rows.iter()
@@ -381,12 +385,11 @@ fn markdown(o: &Options, rows: &[Row]) -> String {
         })
         .collect();
     let _ = writeln!(md, "| parameters | {} |", params.join(" | "));
-    for image in &o.images {
-        let cells: Vec<String> = o.labels.iter().map(|l| cell(image, l)).collect();
+    for image in images {
+        let cells: Vec<String> = labels.iter().map(|l| cell(image, l)).collect();
         let _ = writeln!(md, "| {image} | {} |", cells.join(" | "));
     }
-    let means: Vec<String> = o
-        .labels
+    let means: Vec<String> = labels
         .iter()
         .map(|l| {
             let of: Vec<&Row> = rows.iter().filter(|r| &r.label == l).collect();
@@ -402,8 +405,7 @@ fn markdown(o: &Options, rows: &[Row]) -> String {
         })
         .collect();
     let _ = writeln!(md, "| **mean** | {} |", means.join(" | "));
-    let seconds: Vec<String> = o
-        .labels
+    let seconds: Vec<String> = labels
         .iter()
         .map(|l| {
             let of: Vec<&Row> = rows.iter().filter(|r| &r.label == l).collect();
@@ -457,13 +459,14 @@ fn merge(o: &Options) {
             });
         }
     }
-    let mut order = o.clone_images_present(&rows);
-    order.dedup();
-    let view = Options {
-        images: order,
-        ..o.shallow()
-    };
-    for image in &view.images {
+    // `--images` that have rows, in `--images` order.
+    let images: Vec<String> = o
+        .images
+        .iter()
+        .filter(|i| rows.iter().any(|r| &r.image == *i))
+        .cloned()
+        .collect();
+    for image in &images {
         for r in rows.iter().filter(|r| &r.image == image) {
             let _ = writeln!(
                 csv,
@@ -474,42 +477,9 @@ fn merge(o: &Options) {
     }
     std::fs::create_dir_all(&o.out).expect("an output folder");
     std::fs::write(o.out.join("table2.csv"), &csv).expect("a writable folder");
-    let md = markdown(&view, &rows);
+    let md = markdown(&images, &o.labels, &rows);
     std::fs::write(o.out.join("table2.md"), &md).expect("a writable folder");
     print!("{md}");
-}
-
-impl Options {
-    /// `--images` that have rows, in `--images` order.
-    fn clone_images_present(&self, rows: &[Row]) -> Vec<String> {
-        self.images
-            .iter()
-            .filter(|i| rows.iter().any(|r| &r.image == *i))
-            .cloned()
-            .collect()
-    }
-
-    /// The options without the positional files.
-    fn shallow(&self) -> Options {
-        Options {
-            command: self.command.clone(),
-            protocol: self.protocol,
-            images: self.images.clone(),
-            labels: self.labels.clone(),
-            iterations: self.iterations,
-            kodak: self.kodak.clone(),
-            out: self.out.clone(),
-            device: self.device,
-            downscale: self.downscale,
-            width: self.width,
-            lr: self.lr,
-            files: Vec::new(),
-            clip: self.clip.clone(),
-            frames: self.frames,
-            meshes: self.meshes.clone(),
-            font: self.font.clone(),
-        }
-    }
 }
 
 /// PSNR (dB, signal range 1) of a full-batch step's loss: targets span
@@ -665,10 +635,7 @@ fn kind_settings(
         Protocol::Paper => Preset::Paper,
     };
     let mut s = Settings::for_kind(kind, preset);
-    let (family, mask) = match label.strip_prefix("scone-") {
-        Some(m) => ("scone", Mask::from_name(m).expect("a mask label")),
-        None => (label, Mask::Sin2),
-    };
+    let (family, mask) = family_and_mask(label);
     s.arch = family.into();
     s.mask = mask;
     s.bits = 32;

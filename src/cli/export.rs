@@ -6,7 +6,6 @@ use super::output::{check_not_input, write_atomic};
 use crate::Error;
 use crate::decode::{Evaluator, eval_reference};
 use crate::format::SconeFile;
-use crate::model::HyperValue;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -60,15 +59,7 @@ pub fn run(args: Args) -> Result<(), Error> {
     let params: serde_json::Map<String, serde_json::Value> = arch
         .hyperparameters()
         .into_iter()
-        .map(|(k, v)| {
-            let v = match v {
-                HyperValue::U32(n) => json!(n),
-                HyperValue::F32(x) => json!(x),
-                HyperValue::F32s(xs) => json!(xs),
-                HyperValue::Str(s) => json!(s),
-            };
-            (k.to_owned(), v)
-        })
+        .map(|(k, v)| (k.to_owned(), super::info::hyper_json(&v)))
         .collect();
     let tensors: Vec<_> = net
         .tensors

@@ -84,7 +84,8 @@ pub fn describe(file: &SconeFile, bytes: u64) -> serde_json::Value {
     })
 }
 
-fn hyper_json(v: &crate::model::HyperValue) -> serde_json::Value {
+/// A hyperparameter as JSON (also used by `scone export`).
+pub(super) fn hyper_json(v: &crate::model::HyperValue) -> serde_json::Value {
     use crate::model::HyperValue::*;
     match v {
         U32(n) => json!(n),

@@ -59,8 +59,6 @@ struct Hidden {
 #[derive(Clone, Debug)]
 pub struct Evaluator {
     arch: Arch,
-    /// SCONE's mask activation (unused for the other families).
-    mask: Mask,
     /// The other families' evaluator; `None` for SCONE.
     plan: Option<baseline::Plan>,
     /// Activation rows per scratch buffer.
@@ -86,6 +84,18 @@ struct Scratch {
 }
 
 impl Scratch {
+    /// Copies n points of `d` coordinates into `xt`, feature-major;
+    /// returns n.
+    fn transpose(&mut self, coords: &[f32], d: usize) -> usize {
+        let ts = self.stride;
+        for (p, x) in coords.chunks_exact(d).enumerate() {
+            for (k, &v) in x.iter().enumerate() {
+                self.xt[k * ts + p] = v;
+            }
+        }
+        coords.len() / d
+    }
+
     fn new(arch: &Arch, width: usize, stride: usize) -> Self {
         let third = if matches!(arch.family, Family::Scone { .. }) {
             0
@@ -125,7 +135,6 @@ impl Evaluator {
         else {
             return Evaluator {
                 plan: baseline::Plan::new(net),
-                mask: Mask::Sin2,
                 width,
                 hidden: Vec::new(),
                 out_w: Vec::new(),
@@ -166,7 +175,6 @@ impl Evaluator {
         let out_b = scaled("output.bias".into(), arch.out_dims, 1.0);
         Evaluator {
             arch,
-            mask,
             plan: None,
             width,
             hidden,
@@ -252,12 +260,7 @@ impl Evaluator {
     fn eval_tile(&self, s: &mut Scratch, coords: &[f32], out: &mut [f32]) {
         if let Some(plan) = &self.plan {
             let d = self.arch.in_dims;
-            let (ts, nt) = (s.stride, coords.len() / d);
-            for (p, x) in coords.chunks_exact(d).enumerate() {
-                for (k, &v) in x.iter().enumerate() {
-                    s.xt[k * ts + p] = v;
-                }
-            }
+            let (ts, nt) = (s.stride, s.transpose(coords, d));
             plan.eval_tile(&s.xt, d, &mut s.a, &mut s.b, &mut s.c, out, nt, ts);
             return;
         }
@@ -276,15 +279,12 @@ impl Evaluator {
         // The gemm calls below rely on these bounds.
         assert!(nt <= ts && coords.len() == nt * D && out.len() == nt * od);
 
-        for (p, x) in coords.chunks_exact(D).enumerate() {
-            for (k, &v) in x.iter().enumerate() {
-                s.xt[k * ts + p] = v;
-            }
-        }
+        s.transpose(coords, D);
         let xs: [&[f32]; D] = std::array::from_fn(|k| &s.xt[k * ts..k * ts + nt]);
 
+        let mask = self.arch.mask().expect("the SCONE path evaluates SCONEs");
         let (mut z, mut u) = (&mut s.a, &mut s.b);
-        elementwise::<D, true>(self.avx2, self.mask, &self.hidden[0], xs, z, ts);
+        elementwise::<D, true>(self.avx2, mask, &self.hidden[0], xs, z, ts);
         for layer in &self.hidden[1..] {
             // u = z · (ω₀W)ᵀ, as [nt × h] = [nt × h] · [h × h], all
             // column-major with leading dimension ts.
@@ -313,7 +313,7 @@ impl Evaluator {
                     Parallelism::None,
                 );
             }
-            elementwise::<D, false>(self.avx2, self.mask, layer, xs, u, ts);
+            elementwise::<D, false>(self.avx2, mask, layer, xs, u, ts);
             std::mem::swap(&mut z, &mut u);
         }
 

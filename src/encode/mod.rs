@@ -208,23 +208,17 @@ pub fn encodings_for_bits(net: &Network, bits: u8) -> Result<Vec<Encoding>, Erro
             "--bits must be 32, 16 or 8, not {bits}"
         )));
     }
-    let precise: Vec<String> = net
-        .arch
-        .tensor_specs()
-        .into_iter()
-        .filter(|s| s.precise)
-        .map(|s| s.name)
-        .collect();
-    let pick = |t: &crate::model::Tensor| {
-        let matrix = t.shape.len() == 2 && t.shape[1] >= 16;
+    // A network's tensors follow its specs, in order (`Network::new`).
+    let pick = |spec: &crate::model::TensorSpec| {
+        let matrix = spec.shape.len() == 2 && spec.shape[1] >= 16;
         match bits {
             32 => Encoding::F32,
-            _ if precise.contains(&t.name) => Encoding::F32,
+            _ if spec.precise => Encoding::F32,
             8 if matrix => Encoding::Affine8,
             _ => Encoding::F16,
         }
     };
-    Ok(net.tensors.iter().map(pick).collect())
+    Ok(net.arch.tensor_specs().iter().map(pick).collect())
 }
 
 /// Quantises `net` into a file for `signal`, measures what a decoder
