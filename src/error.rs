@@ -20,6 +20,8 @@ pub enum Error {
     Input(String),
     /// Training failed.
     Train(String),
+    /// The requested compute device is missing or failed.
+    Device(String),
 }
 
 impl Error {
@@ -41,6 +43,7 @@ impl fmt::Display for Error {
             Error::Parameter(m) => write!(f, "{m}"),
             Error::Input(m) => write!(f, "{m}"),
             Error::Train(m) => write!(f, "training failed: {m}"),
+            Error::Device(m) => write!(f, "{m}"),
         }
     }
 }

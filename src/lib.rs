@@ -23,10 +23,13 @@
 pub mod alloc;
 pub mod cli;
 pub mod decode;
+pub mod device;
 #[cfg(feature = "train")]
 pub mod encode;
 mod error;
 pub mod format;
+#[cfg(feature = "cuda")]
+pub mod gpu;
 pub mod mesh;
 pub mod metrics;
 pub mod model;

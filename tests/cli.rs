@@ -189,3 +189,64 @@ fn an_existing_output_is_replaced_whole() {
     assert!(r.status.success());
     assert_eq!(image::open(&out).unwrap().width(), 24);
 }
+
+/// `--device cuda` decodes where a GPU is usable and otherwise fails with
+/// one line and no output; `--device auto` always decodes, saying in one
+/// line when it falls back to the CPU. Holds with and without the `cuda`
+/// feature, on machines with and without a GPU.
+#[test]
+fn devices_are_chosen_or_refused_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = vector("rgb-f16-endpoints.scone");
+    let gpu = scone::device::cuda_device_name();
+    let out = dir.path().join("cuda.png");
+    let run = scone(&["decode", s(&input), "-o", s(&out), "--device", "cuda"]);
+    match &gpu {
+        Ok(_) => assert!(run.status.success() && out.exists()),
+        Err(why) => {
+            assert_fails(&run, why);
+            assert!(String::from_utf8_lossy(&run.stderr).contains("--device cuda"));
+            assert!(!out.exists(), "an output was left behind");
+        }
+    }
+    let out = dir.path().join("auto.png");
+    let run = scone(&["decode", s(&input), "-o", s(&out), "--device", "auto"]);
+    assert!(run.status.success() && out.exists());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    match (&gpu, cfg!(feature = "cuda")) {
+        (Err(why), true) => {
+            assert_eq!(stderr.lines().count(), 1, "{stderr}");
+            assert!(stderr.contains(why.as_str()) && stderr.contains("using the CPU"));
+        }
+        _ => assert!(stderr.is_empty(), "{stderr}"),
+    }
+    // The CPU and the default give the same bytes as `--device cpu`.
+    let cpu = dir.path().join("cpu.png");
+    assert!(
+        scone(&["decode", s(&input), "-o", s(&cpu), "--device", "cpu"])
+            .status
+            .success()
+    );
+    if gpu.is_err() {
+        assert_eq!(std::fs::read(&cpu).unwrap(), std::fs::read(&out).unwrap());
+    }
+    let run = scone(&["decode", s(&input), "-o", s(&out), "--device", "tpu"]);
+    assert_fails(&run, "tpu");
+    // Meshing takes the same choice.
+    let mesh = dir.path().join("m.ply");
+    let sdf = vector("sdf-endpoints-f16.scone");
+    let run = scone(&[
+        "mesh",
+        s(&sdf),
+        "-o",
+        s(&mesh),
+        "--resolution",
+        "16",
+        "--device",
+        "cuda",
+    ]);
+    if let Err(why) = &gpu {
+        assert_fails(&run, why);
+        assert!(!mesh.exists());
+    }
+}

@@ -324,3 +324,28 @@ fn every_architecture_encodes_decodes_and_exports() {
     );
     assert!(!out.exists());
 }
+
+/// Without a usable GPU `--device cuda` fails at once with one line and
+/// writes nothing; `--device auto` trains on the CPU.
+#[test]
+fn encoding_on_a_missing_gpu_fails_cleanly() {
+    let Err(why) = scone::device::cuda_device_name() else {
+        return println!("a GPU is usable here: tests/cuda.rs covers it");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.scone");
+    let input = sample("kodim05-gray-48x32.png");
+    let mut args = vec!["encode", s(&input), "-o", s(&out), "--device", "cuda"];
+    args.extend(TINY);
+    assert_fails(&scone(&args), &why);
+    assert!(!out.exists());
+    let n = args.len();
+    args[5] = "auto";
+    let run = scone(&args[..n]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(out.exists());
+}

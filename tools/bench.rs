@@ -6,7 +6,12 @@
 //! - `--images kodim01,kodim05,...`: which Kodak images to encode
 //!   (default: kodim01, kodim05, kodim08, kodim15, kodim20, kodim23);
 //! - `--kodak DIR`: where they are (default: ../shared/data/kodak);
-//! - `--reps N`: timed repetitions of each step or decode (default 3).
+//! - `--reps N`: timed repetitions of each step or decode (default 3);
+//! - `--cuda-steps 65536,393216` (feature `cuda`): only time one training
+//!   step of the paper model on the GPU at each number of coordinates, over
+//!   `--reps` steps after three warm-up steps, printing one line
+//!   `step_time engine=burn-cuda points=N seconds=S` each
+//!   (tools/gpu_check.sh reads them).
 //!
 //! Each speed is printed next to a ceiling measured in the same run.
 
@@ -25,6 +30,7 @@ struct Options {
     images: Vec<String>,
     kodak: PathBuf,
     reps: usize,
+    cuda_steps: Vec<usize>,
 }
 
 fn options() -> Options {
@@ -37,6 +43,7 @@ fn options() -> Options {
         .to_vec(),
         kodak: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/kodak")),
         reps: 3,
+        cuda_steps: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -52,6 +59,14 @@ fn options() -> Options {
             }
             "--kodak" => o.kodak = PathBuf::from(args.next().expect("--kodak DIR")),
             "--reps" => o.reps = args.next().expect("--reps N").parse().expect("a number"),
+            "--cuda-steps" => {
+                o.cuda_steps = args
+                    .next()
+                    .expect("--cuda-steps LIST")
+                    .split(',')
+                    .map(|n| n.parse().expect("a number of coordinates"))
+                    .collect()
+            }
             other => panic!("unknown option {other}"),
         }
     }
@@ -61,12 +76,42 @@ fn options() -> Options {
 fn main() {
     scone::alloc::keep_freed_memory();
     let o = options();
+    if !o.cuda_steps.is_empty() {
+        return cuda_steps(&o);
+    }
     println!("threads: {}", rayon::current_num_threads());
     training_step(&o);
     decoding(&o);
     if !o.quick {
         encoding(&o);
     }
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_steps(o: &Options) {
+    let arch = Arch::paper_image(3);
+    match scone::device::cuda_device_name() {
+        Ok(name) => println!("device: {name}"),
+        Err(why) => {
+            eprintln!("bench: {why}");
+            std::process::exit(1);
+        }
+    }
+    for &points in &o.cuda_steps {
+        match scone::train::time_step_cuda(&arch, points, o.reps) {
+            Ok(secs) => println!("step_time engine=burn-cuda points={points} seconds={secs:.6}"),
+            Err(e) => {
+                eprintln!("bench: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_steps(_: &Options) {
+    eprintln!("bench: --cuda-steps needs a build with --features cuda");
+    std::process::exit(2);
 }
 
 fn training_step(o: &Options) {

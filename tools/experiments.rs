@@ -513,7 +513,9 @@ fn fig4(o: &Options) {
         let s = settings(label, o);
         let mut curve = Vec::new();
         let enc = encode_image(&img, &s, &mut |r| {
-            curve.push((r.step as f64 + 1.0, psnr_of_loss(r.loss)))
+            if let Some(loss) = r.loss {
+                curve.push((r.step as f64 + 1.0, psnr_of_loss(loss)))
+            }
         })
         .expect("a fit");
         eprintln!(

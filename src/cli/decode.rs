@@ -2,8 +2,9 @@
 //! one frame of a clip), a YUV4MPEG2 clip or a numbered series of PNGs.
 
 use super::output::{check_not_input, write_atomic};
+use super::{say_note, with_evaluator};
 use crate::Error;
-use crate::decode::Evaluator;
+use crate::decode::Evaluate;
 use crate::format::SconeFile;
 use crate::signal::grid::time_coordinate;
 use crate::signal::image::write_png;
@@ -59,6 +60,10 @@ pub struct Args {
     /// Clips written as .y4m: chroma subsampling, 420 or 444.
     #[arg(long, default_value = "420", value_parser = ["420", "444"])]
     chroma: String,
+    /// Where to evaluate the network: `auto` (CUDA when a GPU is usable,
+    /// else the CPU), `cpu` or `cuda`.
+    #[arg(long, default_value = "auto", value_parser = crate::device::DeviceChoice::NAMES)]
+    device: String,
 }
 
 /// Most frames written without `--force`.
@@ -142,19 +147,22 @@ pub fn run(args: Args) -> Result<(), Error> {
         .unwrap_or_else(|| args.input.with_extension("decoded.png"));
     check_not_input(&args.input, &output)?;
     check_png_name(&output)?;
-    let eval = Evaluator::new(&file.network);
     let band_rows = (BAND_POINTS / width).max(1);
-    write_atomic(&output, |w| {
-        write_png(
-            w,
-            width,
-            height,
-            signal.layout,
-            args.depth,
-            band_rows,
-            |y0, y1| render_rows(&eval, signal, width, height, y0, y1),
-        )
-    })
+    let ((), note) = with_evaluator(&file.network, &args.device, "decoding", |eval| {
+        write_atomic(&output, |w| {
+            write_png(
+                w,
+                width,
+                height,
+                signal.layout,
+                args.depth,
+                band_rows,
+                |y0, y1| render_rows(eval, signal, width, height, y0, y1),
+            )
+        })
+    })?;
+    say_note(note, false);
+    Ok(())
 }
 
 /// Refuses a PNG output whose name says otherwise (e.g. `out.y4m` for an
@@ -289,11 +297,18 @@ fn single_position(
 }
 
 fn run_video(args: &Args, file: &SconeFile) -> Result<(), Error> {
+    let ((), note) = with_evaluator(&file.network, &args.device, "decoding", |eval| {
+        decode_video(args, file, eval)
+    })?;
+    say_note(note, false);
+    Ok(())
+}
+
+fn decode_video(args: &Args, file: &SconeFile, eval: &dyn Evaluate) -> Result<(), Error> {
     let signal = &file.signal;
     let (w0, h0) = (signal.sizes[0] as u64, signal.sizes[1] as u64);
     let (width, height) = output_size((w0, h0), args.scale, args.width, args.height, args.force)?;
     let n = signal.sizes[2] as usize;
-    let eval = Evaluator::new(&file.network);
     let band_rows = (BAND_POINTS / width).max(1);
     let png = |w: &mut dyn std::io::Write, t: f32| {
         write_png(
@@ -303,7 +318,7 @@ fn run_video(args: &Args, file: &SconeFile) -> Result<(), Error> {
             signal.layout,
             args.depth,
             band_rows,
-            |y0, y1| render_frame_rows(&eval, signal, width, height, t, y0, y1),
+            |y0, y1| render_frame_rows(eval, signal, width, height, t, y0, y1),
         )
     };
     if args.frame.is_some() || args.time.is_some() {
@@ -348,7 +363,7 @@ fn run_video(args: &Args, file: &SconeFile) -> Result<(), Error> {
     write_atomic(&output, |w| {
         write_y4m(w, width, height, times.len(), plan.rate, chroma, |k| {
             Ok(render_frame_rows(
-                &eval, signal, width, height, times[k], 0, height,
+                eval, signal, width, height, times[k], 0, height,
             ))
         })
     })

@@ -81,8 +81,9 @@ pub struct Args {
     /// Shapes: grid resolution of the reported IoU and Chamfer distance.
     #[arg(long, default_value_t = SdfSettings::default().eval_resolution)]
     eval_resolution: usize,
-    /// Where to train: `cpu` or `cuda`.
-    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+    /// Where to train: `auto` (CUDA when a GPU is usable, else the CPU),
+    /// `cpu` or `cuda`.
+    #[arg(long, default_value = "auto", value_parser = crate::device::DeviceChoice::NAMES)]
     device: String,
     /// No progress bar and no summary.
     #[arg(short, long)]
@@ -182,11 +183,6 @@ fn settings(args: &Args, kind: Kind) -> Result<Settings, Error> {
             Convention::CellCentre
         };
     }
-    s.device = if args.device == "cuda" {
-        Device::Cuda
-    } else {
-        Device::Cpu
-    };
     if s.train.iterations == 0 {
         return Err(Error::Parameter("--iterations must be at least 1".into()));
     }
@@ -215,16 +211,27 @@ pub fn run(args: Args) -> Result<(), Error> {
     if kind == Kind::Sdf {
         check_sdf_settings(&sdf)?;
     }
+    let mut settings = settings;
+    let (device, note) = super::resolve_device(&args.device)?;
+    settings.device = device;
+    // Said once training starts, after the input has been read and checked.
+    let mut note = note.filter(|_| !args.quiet);
     let bar = progress_bar(args.quiet, settings.train.iterations);
+    let mut loss = None;
     let start = Instant::now();
     let mut on_step = |r: &StepReport| {
-        if r.step.is_multiple_of(10) || r.step + 1 == r.iterations {
+        if let Some(note) = note.take() {
+            bar.suspend(|| eprintln!("scone: {note}"));
+        }
+        loss = r.loss.or(loss);
+        if let Some(loss) = loss.filter(|_| r.step.is_multiple_of(10) || r.step + 1 == r.iterations)
+        {
             if kind == Kind::Sdf {
-                bar.set_message(format!("loss {:.3e}", r.loss));
+                bar.set_message(format!("loss {loss:.3e}"));
             } else {
                 // Targets span [−1, 1]: a loss of 4·MSE on the [0, 1] scale.
-                let psnr = crate::metrics::psnr_from_mse(r.loss as f64 / 4.0);
-                bar.set_message(format!("loss {:.3e} psnr {psnr:.2} dB", r.loss));
+                let psnr = crate::metrics::psnr_from_mse(loss as f64 / 4.0);
+                bar.set_message(format!("loss {loss:.3e} psnr {psnr:.2} dB"));
             }
         }
         bar.set_position(r.step as u64 + 1);
@@ -284,8 +291,15 @@ pub fn run(args: Args) -> Result<(), Error> {
         w.write_all(&bytes).map_err(|e| Error::io(&output, e))
     })?;
     if !args.quiet {
+        let on = match settings.device {
+            Device::Cpu => String::new(),
+            Device::Cuda => format!(
+                " on {}",
+                crate::device::cuda_device_name().unwrap_or_else(|_| "CUDA".into())
+            ),
+        };
         println!(
-            "{} → {}: {summary}, {:.1} s",
+            "{} → {}: {summary}, {:.1} s{on}",
             args.input.display(),
             output.display(),
             start.elapsed().as_secs_f64()

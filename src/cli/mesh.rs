@@ -2,14 +2,14 @@
 //! raw SDF volume (.npy) and write OBJ, binary PLY or STL.
 
 use super::output::{check_not_input, write_atomic};
+use super::{say_note, with_evaluator};
 use crate::Error;
-use crate::decode::Evaluator;
 use crate::format::SconeFile;
 use crate::mesh::TriMesh;
 use crate::mesh::extract::{check_resolution, extract_mesh};
 use crate::mesh::march::marching_cubes;
 use crate::mesh::npy::read_npy_volume;
-use crate::mesh::simplify::simplify;
+use crate::mesh::simplify::{check_ratio, simplify};
 use crate::mesh::write::{MeshFormat, write_mesh};
 use crate::signal::Kind;
 use std::path::{Path, PathBuf};
@@ -34,6 +34,10 @@ pub struct Args {
     /// The distance of the surface (default 0).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     level: f32,
+    /// Where to evaluate an SDF network: `auto` (CUDA when a GPU is usable,
+    /// else the CPU), `cpu` or `cuda`.
+    #[arg(long, default_value = "auto", value_parser = crate::device::DeviceChoice::NAMES)]
+    device: String,
     /// No summary.
     #[arg(short, long)]
     quiet: bool,
@@ -49,16 +53,20 @@ pub fn run(args: Args) -> Result<(), Error> {
         .unwrap_or_else(|| args.input.with_extension("decoded.obj"));
     let format = MeshFormat::from_path(&output)?;
     check_not_input(&args.input, &output)?;
+    if let Some(r) = args.simplify {
+        check_ratio(r)?;
+    }
     let start = Instant::now();
-    let (mesh, grid) = if is_npy(&args.input) {
+    let (mesh, grid, note) = if is_npy(&args.input) {
         if args.resolution.is_some() {
             return Err(Error::Parameter(
                 "--resolution applies to .scone files; a volume has its own grid".into(),
             ));
         }
-        mesh_volume(&args.input, args.level)?
+        let (mesh, grid) = mesh_volume(&args.input, args.level)?;
+        (mesh, grid, None)
     } else {
-        mesh_scone(&args.input, args.resolution, args.level)?
+        mesh_scone(&args.input, args.resolution, args.level, &args.device)?
     };
     if mesh.faces.is_empty() {
         return Err(Error::Parameter(format!(
@@ -87,6 +95,7 @@ pub fn run(args: Args) -> Result<(), Error> {
             start.elapsed().as_secs_f64()
         );
     }
+    say_note(note, args.quiet);
     Ok(())
 }
 
@@ -96,12 +105,14 @@ fn is_npy(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
 }
 
-/// The surface of a .scone SDF in the source's units.
+/// The surface of a .scone SDF in the source's units, the grid it was
+/// extracted on and `--device auto`'s note.
 fn mesh_scone(
     path: &Path,
     resolution: Option<usize>,
     level: f32,
-) -> Result<(TriMesh, String), Error> {
+    device: &str,
+) -> Result<(TriMesh, String, Option<String>), Error> {
     let file = SconeFile::read(path)?;
     let signal = &file.signal;
     if signal.kind != Kind::Sdf {
@@ -113,13 +124,15 @@ fn mesh_scone(
     }
     let n = resolution.unwrap_or(signal.sizes[0] as usize);
     check_resolution(n)?;
-    let eval = Evaluator::new(&file.network);
-    let mut mesh = extract_mesh(&eval, signal, n, level)?;
+    let (mut mesh, note) =
+        with_evaluator(&file.network, device, "extracting the surface", |eval| {
+            extract_mesh(eval, signal, n, level)
+        })?;
     let domain = signal.domain.expect("an SDF has a domain");
     mesh.vertices
         .iter_mut()
         .for_each(|v| *v = domain.to_world(*v));
-    Ok((mesh, format!("{n}³")))
+    Ok((mesh, format!("{n}³"), note))
 }
 
 /// The surface of a raw volume, in voxel units.

@@ -102,6 +102,53 @@ fn restore_sigpipe() {
     }
 }
 
+/// The device `--device NAME` resolves to (docs/gpu.md), and, when `auto`
+/// falls back to the CPU, the line that says why. `encode` prints that line
+/// when training starts, after its input has been read; `decode` and
+/// `mesh` once they have succeeded. A bad input so keeps its single error
+/// line.
+pub(crate) fn resolve_device(name: &str) -> Result<(crate::device::Device, Option<String>), Error> {
+    use crate::device::DeviceChoice;
+    let choice = DeviceChoice::from_name(name)
+        .ok_or_else(|| Error::Parameter(format!("`{name}` is not a device: auto, cpu or cuda")))?;
+    crate::device::resolve(choice)
+}
+
+/// Runs `f` with the evaluator of `net` on the device `--device NAME` asks
+/// for, and returns its result with [`resolve_device`]'s note, which the
+/// caller prints ([`say_note`]) once the whole command has succeeded. On a
+/// GPU a failure inside burn-cuda becomes an error that starts with `what`.
+pub(crate) fn with_evaluator<T>(
+    net: &crate::model::Network,
+    device: &str,
+    what: &str,
+    f: impl FnOnce(&dyn crate::decode::Evaluate) -> Result<T, Error>,
+) -> Result<(T, Option<String>), Error> {
+    use crate::device::Device;
+    let (device, note) = resolve_device(device)?;
+    let result = match device {
+        Device::Cpu => f(&crate::decode::Evaluator::new(net)),
+        #[cfg(feature = "cuda")]
+        Device::Cuda => {
+            let eval = crate::gpu::CudaEvaluator::new(net)?;
+            crate::gpu::guard(what, || f(&eval))
+        }
+        #[cfg(not(feature = "cuda"))]
+        Device::Cuda => {
+            let _ = what;
+            unreachable!("without CUDA support --device never resolves to CUDA")
+        }
+    }?;
+    Ok((result, note))
+}
+
+/// Prints `--device auto`'s fallback note on stderr, unless `quiet`.
+pub(crate) fn say_note(note: Option<String>, quiet: bool) {
+    if let Some(note) = note.filter(|_| !quiet) {
+        eprintln!("scone: {note}");
+    }
+}
+
 fn one_line(e: &Error) -> String {
     e.to_string().replace('\n', " ")
 }

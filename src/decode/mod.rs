@@ -54,6 +54,26 @@ struct Hidden {
     basis_b: Vec<f32>,
 }
 
+/// Evaluates a network at many points: [`Evaluator`] on the CPU, or an
+/// engine on another device (`scone::gpu`, feature `cuda`). Signal
+/// rendering and surface extraction take any of them.
+pub trait Evaluate {
+    /// The architecture being evaluated.
+    fn arch(&self) -> &Arch;
+    /// Evaluates n points: `coords` is n × in_dims and `out` n × out_dims,
+    /// both row-major.
+    fn eval(&self, coords: &[f32], out: &mut [f32]);
+}
+
+impl Evaluate for Evaluator {
+    fn arch(&self) -> &Arch {
+        Evaluator::arch(self)
+    }
+    fn eval(&self, coords: &[f32], out: &mut [f32]) {
+        Evaluator::eval(self, coords, out)
+    }
+}
+
 /// A network prepared for fast evaluation: frequencies folded into the
 /// weights, weights laid out for `gemm`.
 #[derive(Clone, Debug)]

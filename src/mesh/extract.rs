@@ -4,7 +4,7 @@
 use super::TriMesh;
 use super::march::marching_cubes;
 use crate::Error;
-use crate::decode::Evaluator;
+use crate::decode::Evaluate;
 use crate::signal::grid::coordinate;
 use crate::signal::{Kind, SignalInfo};
 
@@ -46,7 +46,7 @@ pub fn slice_coords(signal: &SignalInfo, n: usize, k: usize) -> Vec<f32> {
 /// The surface where the decoded distance is `value`, extracted at `n`³
 /// samples, with vertices in network coordinates ([−1, 1]³).
 pub fn extract_mesh(
-    eval: &Evaluator,
+    eval: &dyn Evaluate,
     signal: &SignalInfo,
     n: usize,
     value: f32,

@@ -5,6 +5,17 @@ use super::write::check_faces;
 use crate::Error;
 use meshopt::{SimplifyOptions, VertexDataAdapter, typed_to_bytes};
 
+/// Fails unless `ratio` is a simplification ratio [`simplify`] takes: in
+/// (0, 1].
+pub fn check_ratio(ratio: f32) -> Result<(), Error> {
+    if ratio > 0.0 && ratio <= 1.0 {
+        return Ok(());
+    }
+    Err(Error::Parameter(format!(
+        "the simplification ratio must be in (0, 1], got {ratio}"
+    )))
+}
+
 /// Reduces the mesh to about `ratio` (0 < ratio ≤ 1) of its triangles with
 /// meshoptimizer's edge-collapse simplifier ([`meshopt::simplify`]), keeping
 /// the border (edges with one face) locked, then drops the vertices no face
@@ -17,11 +28,7 @@ use meshopt::{SimplifyOptions, VertexDataAdapter, typed_to_bytes};
 /// Fails with [`Error::Parameter`] when `ratio` is outside (0, 1], when a
 /// face refers to a missing vertex or when a vertex is not finite.
 pub fn simplify(mesh: &TriMesh, ratio: f32) -> Result<(TriMesh, f32), Error> {
-    if !(ratio > 0.0 && ratio <= 1.0) {
-        return Err(Error::Parameter(format!(
-            "the simplification ratio must be in (0, 1], got {ratio}"
-        )));
-    }
+    check_ratio(ratio)?;
     check_faces(mesh)?;
     if let Some(i) = mesh
         .vertices

@@ -2,13 +2,13 @@
 
 use super::SignalInfo;
 use super::grid::image_coords;
-use crate::decode::Evaluator;
+use crate::decode::Evaluate;
 
 /// Rows `y0..y1` of an image decoded on a `width` × `height` grid, as
 /// values in the signal's units clamped to [0, 1], row-major, channels
 /// interleaved. Memory is proportional to the band, not the image.
 pub fn render_rows(
-    eval: &Evaluator,
+    eval: &dyn Evaluate,
     signal: &SignalInfo,
     width: usize,
     height: usize,
@@ -27,7 +27,7 @@ pub fn render_rows(
 /// FORMAT.md §4.5) decoded on a `width` × `height` grid, as values clamped
 /// to [0, 1], row-major, channels interleaved.
 pub fn render_frame_rows(
-    eval: &Evaluator,
+    eval: &dyn Evaluate,
     signal: &SignalInfo,
     width: usize,
     height: usize,

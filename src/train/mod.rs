@@ -236,25 +236,25 @@ pub struct StepReport {
     pub step: usize,
     /// Total steps.
     pub iterations: usize,
-    /// Mean squared error on this step's batch, before its update.
-    pub loss: f32,
+    /// Mean squared error on this step's batch, before its update, where
+    /// it was read: every step on the CPU, every 25th and the last on a
+    /// GPU (reading it makes the CPU wait for the GPU).
+    pub loss: Option<f32>,
     /// Learning rate this step used.
     pub lr: f64,
 }
 
-/// Where to train.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Device {
-    /// The CPU, all cores.
-    Cpu,
-    /// The first NVIDIA GPU (needs feature `cuda`).
-    Cuda,
-}
+pub use crate::device::Device;
 
 /// Fits `init` to `data`, calling `progress` after every step, and returns
 /// the trained network.
 ///
-/// The same seed, input and machine give the same weights.
+/// On the CPU the same seed, input and machine give the same weights. On
+/// CUDA ([`Device::Cuda`], feature `cuda`) the pairs stay on the GPU: a
+/// full batch or a data set of at most [`DEVICE_PAIRS`] pairs is uploaded
+/// once and random batches are drawn there; larger or endless data (an
+/// SDF's fresh samples) is drawn on a background thread and uploaded batch
+/// by batch.
 pub fn fit(
     init: Network,
     data: &dyn TrainData,
@@ -281,12 +281,28 @@ pub fn fit(
     }
     match device {
         Device::Cpu => {
-            let cpu = (&Default::default(), model::forward_fused as Forward<_>);
+            let cpu = Engine {
+                device: &Default::default(),
+                forward: model::forward_fused as Forward<_>,
+                sample_on_device: false,
+                loss_every: 1,
+            };
             fit_on::<CpuTrainBackend>(&init, data, cfg, cpu, progress)
         }
         Device::Cuda => fit_cuda(&init, data, cfg, progress),
     }
 }
+
+/// The most pairs [`fit`] keeps on a GPU to draw random batches from
+/// there: 2²⁴, so that a uniform f32 in [0, len) reaches every index
+/// (about 400 MB for a clip's 3 + 3 values per pair).
+pub const DEVICE_PAIRS: usize = 1 << 24;
+
+/// Steps between two reads of the loss on a GPU: each read waits for the
+/// GPU to finish, which would otherwise run ahead of the CPU that queues
+/// its work.
+#[cfg(feature = "cuda")]
+const GPU_LOSS_EVERY: usize = 25;
 
 #[cfg(feature = "cuda")]
 fn fit_cuda(
@@ -297,8 +313,16 @@ fn fit_cuda(
 ) -> Result<Network, Error> {
     use burn::backend::Cuda;
     use burn::backend::cuda::CudaDevice;
-    let cuda = (&CudaDevice::default(), NetModel::forward as Forward<_>);
-    fit_on::<Autodiff<Cuda>>(init, data, cfg, cuda, progress)
+    crate::device::cuda_device_name().map_err(Error::Device)?;
+    crate::gpu::guard("training", || {
+        let cuda = Engine {
+            device: &CudaDevice::default(),
+            forward: NetModel::forward as Forward<_>,
+            sample_on_device: true,
+            loss_every: GPU_LOSS_EVERY,
+        };
+        fit_on::<Autodiff<Cuda>>(init, data, cfg, cuda, progress)
+    })
 }
 
 #[cfg(not(feature = "cuda"))]
@@ -308,14 +332,26 @@ fn fit_cuda(
     _cfg: &TrainConfig,
     _progress: &mut dyn FnMut(&StepReport),
 ) -> Result<Network, Error> {
-    Err(Error::Parameter(
-        "this build has no CUDA support; rebuild with --features cuda".into(),
+    Err(Error::Device(
+        crate::device::cuda_device_name().expect_err("a build without CUDA has no device"),
     ))
 }
 
 /// A forward pass the trainer can use: [`NetModel::forward`] or its fused
 /// form.
 type Forward<B> = fn(&NetModel<B>, Tensor<B, 2>) -> Tensor<B, 2>;
+
+/// How [`fit_on`] runs on one backend.
+struct Engine<'a, B: AutodiffBackend> {
+    device: &'a B::Device,
+    forward: Forward<B>,
+    /// Random batches of indexed data are drawn on the device from pairs
+    /// uploaded once, rather than gathered on the host every step.
+    sample_on_device: bool,
+    /// Read the loss (a device-to-host copy that waits for the device)
+    /// every this many steps and at the last.
+    loss_every: usize,
+}
 
 /// The model and its optimiser on backend `B`.
 struct Trainer<B: AutodiffBackend> {
@@ -347,20 +383,32 @@ impl<B: AutodiffBackend> Trainer<B> {
         Tensor::from_data(TensorData::new(values, [rows, cols]), &self.device)
     }
 
-    /// One Adam step on `(x, y)` at learning rate `lr`; returns the loss
-    /// before the update, or an error (and no update) if it is not finite.
-    fn step(&mut self, x: Tensor<B, 2>, y: Tensor<B, 2>, lr: f64) -> Result<f32, f32> {
+    /// One Adam step on `(x, y)` at learning rate `lr`. With `read`, returns
+    /// the loss before the update, or an error (and no update) if it is not
+    /// finite; without, queues the step and returns `None`.
+    fn step(
+        &mut self,
+        x: Tensor<B, 2>,
+        y: Tensor<B, 2>,
+        lr: f64,
+        read: bool,
+    ) -> Result<Option<f32>, f32> {
         let model = self
             .model
             .take()
             .expect("the model is present between steps");
         let pred = (self.forward)(&model, x);
         let loss = pred.sub(y).square().mean();
-        let value: f32 = loss.clone().into_scalar().elem();
-        if !value.is_finite() {
-            self.model = Some(model);
-            return Err(value);
-        }
+        let value = if read {
+            let value: f32 = loss.clone().into_scalar().elem();
+            if !value.is_finite() {
+                self.model = Some(model);
+                return Err(value);
+            }
+            Some(value)
+        } else {
+            None
+        };
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         self.model = Some(self.optim.step(lr, model, grads));
         Ok(value)
@@ -374,27 +422,48 @@ impl<B: AutodiffBackend> Trainer<B> {
     }
 }
 
+/// `b` rows of `(x, y)` drawn uniformly with replacement on their device.
+fn draw_rows<B: AutodiffBackend>(
+    x: &Tensor<B, 2>,
+    y: &Tensor<B, 2>,
+    b: usize,
+) -> (Tensor<B, 2>, Tensor<B, 2>) {
+    let len = x.dims()[0];
+    let u = Tensor::<B, 1>::random(
+        [b],
+        burn::tensor::Distribution::Uniform(0.0, len as f64),
+        &x.device(),
+    );
+    // A uniform f32 rounds up to `len` with a tiny probability.
+    let idx = u.int().clamp(0, len as i64 - 1);
+    (x.clone().select(0, idx.clone()), y.clone().select(0, idx))
+}
+
 fn fit_on<B: AutodiffBackend>(
     init: &Network,
     data: &dyn TrainData,
     cfg: &TrainConfig,
-    (device, forward): (&B::Device, Forward<B>),
+    engine: Engine<'_, B>,
     progress: &mut dyn FnMut(&StepReport),
 ) -> Result<Network, Error> {
-    let mut trainer = Trainer::<B>::new(init, device, forward);
+    let mut trainer = Trainer::<B>::new(init, engine.device, engine.forward);
     let (d, o) = (data.in_dims(), data.out_dims());
-    let mut coords = Vec::new();
-    let mut targets = Vec::new();
     let batch = match (cfg.batch, data.pair_count()) {
         (Batch::Random(b), Some(len)) if b >= len => None,
         (Batch::Random(b), _) => Some(b),
         (Batch::Full, _) => None,
     };
-    let full = if batch.is_none() {
+    // Pairs uploaded once: every pair for a full batch, or the pool a
+    // device draws random batches from.
+    let resident = batch.is_none()
+        || (engine.sample_on_device && data.pair_count().is_some_and(|n| n <= DEVICE_PAIRS));
+    let pairs = if resident {
+        let (mut coords, mut targets) = (Vec::new(), Vec::new());
         data.all(&mut coords, &mut targets)?;
-        let x = trainer.upload(std::mem::take(&mut coords), d);
-        let y = trainer.upload(std::mem::take(&mut targets), o);
-        Some((x, y))
+        if engine.sample_on_device {
+            B::seed(engine.device, cfg.seed);
+        }
+        Some((trainer.upload(coords, d), trainer.upload(targets, o)))
     } else {
         None
     };
@@ -404,7 +473,8 @@ fn fit_on<B: AutodiffBackend>(
                     y: Tensor<B, 2>|
      -> Result<(), Error> {
         let lr = cfg.lr_at(t);
-        let loss = trainer.step(x, y, lr).map_err(|v| {
+        let read = (t + 1).is_multiple_of(engine.loss_every) || t + 1 == cfg.iterations;
+        let loss = trainer.step(x, y, lr, read).map_err(|v| {
             Error::Train(format!(
                 "the loss became {v} at step {}; try a lower learning rate",
                 t + 1
@@ -418,10 +488,16 @@ fn fit_on<B: AutodiffBackend>(
         });
         Ok(())
     };
-    match (full, batch) {
-        (Some((x, y)), _) => {
+    match (pairs, batch) {
+        (Some((x, y)), None) => {
             for t in 0..cfg.iterations {
                 step(&mut trainer, t, x.clone(), y.clone())?;
+            }
+        }
+        (Some((x, y)), Some(b)) => {
+            for t in 0..cfg.iterations {
+                let (xb, yb) = draw_rows(&x, &y, b);
+                step(&mut trainer, t, xb, yb)?;
             }
         }
         (None, Some(b)) => {
@@ -450,7 +526,7 @@ fn fit_on<B: AutodiffBackend>(
                 Ok(())
             })?;
         }
-        (None, None) => unreachable!("either a full batch or a batch size"),
+        (None, None) => unreachable!("a full batch is always resident"),
     }
     Ok(trainer.into_network())
 }
@@ -504,11 +580,11 @@ fn time_step_with(
     match backend {
         CpuBackend::Flex => {
             let device = Default::default();
-            time_step_on::<Autodiff<Flex>>(arch, points, reps, (&device, pick(fused)))
+            time_step_on::<Autodiff<Flex>>(arch, points, reps, (&device, pick(fused)), 1)
         }
         CpuBackend::NdArray => {
             let device = Default::default();
-            time_step_on::<Autodiff<NdArray>>(arch, points, reps, (&device, pick(fused)))
+            time_step_on::<Autodiff<NdArray>>(arch, points, reps, (&device, pick(fused)), 1)
         }
     }
 }
@@ -518,6 +594,7 @@ fn time_step_on<B: AutodiffBackend>(
     points: usize,
     reps: usize,
     (device, forward): (&B::Device, Forward<B>),
+    warm_up: usize,
 ) -> f64 {
     let net = init_network(arch, 0);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
@@ -531,13 +608,36 @@ fn time_step_on<B: AutodiffBackend>(
     let x = trainer.upload(coords, arch.in_dims);
     let y = trainer.upload(targets, arch.out_dims);
     // Small learning rate: the weights must stay finite however many steps
-    // are timed.
-    let _ = trainer.step(x.clone(), y.clone(), 1e-6);
+    // are timed. Warm-up steps let a GPU compile and tune its kernels. The
+    // loss is read (which waits for the device) only after the last step.
+    for _ in 0..warm_up {
+        let _ = trainer.step(x.clone(), y.clone(), 1e-6, true);
+    }
     let start = Instant::now();
-    for _ in 0..reps {
-        let _ = trainer.step(x.clone(), y.clone(), 1e-6);
+    for r in 0..reps {
+        let _ = trainer.step(x.clone(), y.clone(), 1e-6, r + 1 == reps);
     }
     start.elapsed().as_secs_f64() / reps.max(1) as f64
+}
+
+/// [`time_step`] on the first CUDA device: mean seconds per full-batch
+/// training step of `arch` on `points` random pairs, over `reps` steps
+/// after three warm-up steps (kernel compilation and tuning).
+#[cfg(feature = "cuda")]
+pub fn time_step_cuda(arch: &Arch, points: usize, reps: usize) -> Result<f64, Error> {
+    use burn::backend::Cuda;
+    use burn::backend::cuda::CudaDevice;
+    crate::device::cuda_device_name().map_err(Error::Device)?;
+    crate::gpu::guard("timing a step", || {
+        let device = CudaDevice::default();
+        Ok(time_step_on::<Autodiff<Cuda>>(
+            arch,
+            points,
+            reps,
+            (&device, NetModel::forward as Forward<_>),
+            3,
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -48,6 +48,22 @@ fn upload<B: Backend>(t: &PlainTensor, fixed: bool, device: &B::Device) -> Param
     }
 }
 
+/// `z · w`. A map of the coordinates (at most 3 inputs) is a sum of
+/// broadcast f32 products rather than a matrix product, whose kernels may
+/// round their inputs (to tf32 on tensor-core GPUs): a coordinate rounded
+/// that way moves a high-frequency sine by much more than the decoder's
+/// tolerance.
+fn product<B: Backend>(z: Tensor<B, 2>, w: Tensor<B, 2>) -> Tensor<B, 2> {
+    let k = w.dims()[0];
+    if k > 3 {
+        return z.matmul(w);
+    }
+    (1..k).fold(
+        z.clone().narrow(1, 0, 1).mul(w.clone().narrow(0, 0, 1)),
+        |acc, i| acc.add(z.clone().narrow(1, i, 1).mul(w.clone().narrow(0, i, 1))),
+    )
+}
+
 /// Inverse of [`upload`].
 fn download<B: Backend>(name: &str, shape: &[usize], t: &Param<Tensor<B, 2>>) -> PlainTensor {
     let src = t
@@ -126,13 +142,14 @@ impl<B: Backend> NetModel<B> {
             self.param(&format!("{prefix}.weight")),
             self.param(&format!("{prefix}.bias")),
         );
-        if scale == 1.0 {
-            z.matmul(w).add(b)
+        // ω(zW + b) = z(ωW) + ωb: scaling the small weight tensors saves a
+        // full pass over the [n, hidden] activations.
+        let (w, b) = if scale == 1.0 {
+            (w, b)
         } else {
-            // ω(zW + b) = z(ωW) + ωb: scaling the small weight tensors
-            // saves a full pass over the [n, hidden] activations.
-            z.matmul(w.mul_scalar(scale)).add(b.mul_scalar(scale))
-        }
+            (w.mul_scalar(scale), b.mul_scalar(scale))
+        };
+        product(z, w).add(b)
     }
 
     /// Evaluates the network at `x` with burn's own operations.
@@ -191,7 +208,8 @@ impl<B: Backend> NetModel<B> {
                 z
             }
             Family::Ffn { .. } => {
-                let phase = x.matmul(
+                let phase = product(
+                    x,
                     self.param("encoding.weight")
                         .mul_scalar(2.0 * std::f32::consts::PI),
                 );
@@ -210,7 +228,7 @@ impl<B: Backend> NetModel<B> {
                     let dist2 = x2
                         .clone()
                         .add(mu.clone().square().sum_dim(0))
-                        .sub(x.clone().matmul(mu).mul_scalar(2.0));
+                        .sub(product(x.clone(), mu).mul_scalar(2.0));
                     self.linear(x.clone(), &format!("filter.{i}"), 1.0)
                         .sin()
                         .mul(dist2.mul(gamma).mul_scalar(-0.5).exp())

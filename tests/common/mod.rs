@@ -3,19 +3,17 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// Runs `scone` with `args`.
+/// Runs `scone` with `args`: the binary in `SCONE_BIN` if set (test
+/// binaries carried to another machine, tools/gpu_check.sh), else Cargo's.
 pub fn scone(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scone"))
-        .args(args)
-        .output()
-        .expect("scone runs")
+    let bin = std::env::var_os("SCONE_BIN").unwrap_or(env!("CARGO_BIN_EXE_scone").into());
+    Command::new(bin).args(args).output().expect("scone runs")
 }
 
-/// `samples/<rel>`.
+/// `samples/<rel>` of the crate in `SCONE_ROOT` if set, else of this one.
 pub fn sample(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(rel)
+    let root = std::env::var_os("SCONE_ROOT").unwrap_or(env!("CARGO_MANIFEST_DIR").into());
+    Path::new(&root).join("samples").join(rel)
 }
 
 /// A path as a command-line argument.

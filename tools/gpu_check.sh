@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Proves scone on an NVIDIA GPU in one run (docs/gpu.md).
+#
+#   tools/gpu_check.sh pack   # here, with Rust: build and gather into .gpu/
+#   tools/gpu_check.sh run    # on the GPU machine (no Rust, no network)
+#
+# `pack` builds the release `scone` binary, the step benchmark (tools/bench.rs)
+# and the CUDA test binary (tests/cuda.rs) with `--features cuda`, strips
+# them, and copies kodim01, kodim05, kodim23 and the Stanford bunny from
+# ../shared/data into .gpu/ (git-ignored, about 30 MB). Bring the repository
+# with .gpu/ to the GPU machine.
+#
+# `run` needs nvidia-smi, CUDA (NVRTC and headers, found under CUDA_PATH or
+# /usr/local/cuda) and python3 with torch. It prints, and writes as Markdown
+# to $GPU_CHECK_OUT/gpu-check.md (default .gpu/results):
+#   1. the card, driver and CUDA versions;
+#   2. the CUDA tests (tests/cuda.rs: GPU against CPU);
+#   3. a fit of kodim23 with the paper preset (10k full-batch steps) and
+#      SCONE, alone on the GPU: PSNR, SSIM and wall time next to Table 2;
+#   4. one training step of the paper model on 65,536 and 393,216
+#      coordinates: burn-cuda against PyTorch eager (f32 and tf32) and
+#      torch.compile (tf32) from tools/reference/step_time.py, same card;
+#   5. decoding the paper-size vector at 3840×2560 on the GPU and the CPU,
+#      with their largest difference; extracting a 512³ mesh from a bunny
+#      SDF (paper 3D network, briefly trained) on the GPU;
+#   6. the other fits of kodim01, kodim05 and kodim23 with SCONE and SIREN,
+#      GPU_CHECK_PARALLEL (default 5) at a time.
+# GPU_CHECK_DEADLINE (seconds, default 470) bounds the fits: one still
+# running then is stopped and the table says so. GPU_CHECK_ITERATIONS
+# overrides the 10,000 steps.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+pack=$root/.gpu
+
+if [ "${1:-}" = pack ]; then
+  set -e
+  export CUDARC_CUDA_VERSION=${CUDARC_CUDA_VERSION:-13000}
+  cargo build --release --locked --features cuda --bin scone --example bench
+  tests=$(cargo test --release --locked --features cuda --test cuda --no-run \
+    --message-format=json 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "cuda" and m.get("executable"):
+        print(m["executable"])')
+  mkdir -p "$pack/data"
+  for b in target/release/scone target/release/examples/bench "$tests"; do
+    strip -o "$pack/$(basename "$b" | sed 's/-[0-9a-f]*$//')" "$b"
+  done
+  mv "$pack/cuda" "$bin/cuda-tests"
+  # Compressed, the three binaries travel in under 64 MiB together.
+  xz -f -T0 -6 "$bin/scone" "$bin/bench" "$bin/cuda-tests"
+  for i in kodim01 kodim05 kodim23; do cp ../shared/data/kodak/$i.png "$pack/data/"; done
+  cp ../shared/data/meshes/bunny.obj "$pack/data/"
+  du -sh "$pack"
+  exit 0
+fi
+[ "${1:-}" = run ] || { echo "usage: tools/gpu_check.sh pack|run" >&2; exit 2; }
+
+start=$(date +%s)
+deadline=$((start + ${GPU_CHECK_DEADLINE:-470}))
+iterations=${GPU_CHECK_ITERATIONS:-10000}
+out=${GPU_CHECK_OUT:-$pack/results}
+mkdir -p "$out"
+report=$out/gpu-check.md
+: >"$report"
+say() { echo "$*" | tee -a "$report"; }
+elapsed() { echo $(($(date +%s) - start)); }
+
+export CUDA_PATH=${CUDA_PATH:-/usr/local/cuda}
+nvrtc=$(python3 -c 'import nvidia, os; print(os.path.dirname(nvidia.__path__[0]))' 2>/dev/null || true)
+for d in "$CUDA_PATH/lib64" "$CUDA_PATH/lib" $(ls -d "$nvrtc"/nvidia/*/lib "$nvrtc"/nvidia/cu*/lib 2>/dev/null); do
+  [ -d "$d" ] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
+done
+# The binaries, unpacked outside the tree.
+bin=${TMPDIR:-/tmp}/scone-gpu-check
+mkdir -p "$bin"
+for b in scone bench cuda-tests; do
+  python3 -c 'import lzma, sys; open(sys.argv[2], "wb").write(lzma.open(sys.argv[1]).read())' \
+    "$pack/$b.xz" "$bin/$b" && chmod +x "$bin/$b"
+done
+export SCONE_BIN=$bin/scone SCONE_ROOT=$root
+# Fitted files and scratch; $out gets the report, the step timings and a
+# tar of the fitted files.
+work=$bin/work
+rm -rf "$work" && mkdir -p "$work"
+
+say "# scone GPU check"
+say ""
+say "- card: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader)"
+say "- CUDA: $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' || echo "nvcc not found"), CUDA_PATH=$CUDA_PATH"
+say "- PyTorch: $(python3 -c 'import torch; print(torch.__version__)')"
+t0=$(date +%s.%N)
+probe=$("$bin/scone" decode samples/vectors/rgb-f16-endpoints.scone -o "$work/probe.png" --device cuda 2>&1 && echo ok)
+say "- first CUDA use, a 32×24 decode (kernels compiled or read from the cache): $probe, $(python3 -c "import time; print(f'{time.time() - $t0:.1f}')") s"
+
+say ""
+say "## CUDA tests"
+say ""
+say '```'
+timeout 200 "$bin/cuda-tests" --ignored --test-threads 1 --nocapture 2>&1 | grep -v '^$' | tee -a "$report"
+tests_rc=${PIPESTATUS[0]}
+say '```'
+say "CUDA tests exit status: $tests_rc ($(elapsed) s into the run)"
+
+parallel=${GPU_CHECK_PARALLEL:-5}
+say ""
+say "## Paper preset fits ($iterations full-batch steps, 768×512)"
+say ""
+say "kodim23 with SCONE runs alone; the other fits then run $parallel at a time"
+say "on the same GPU (their wall times include that sharing). A fit still"
+say "running at the deadline is stopped and marked so."
+say ""
+say "| image | network | PSNR dB (paper) | SSIM | wall s |"
+say "| --- | --- | --- | --- | --- |"
+declare -A paper=([kodim01-scone]=36.41 [kodim05-scone]=35.80 [kodim23-scone]=43.59
+                  [kodim01-siren]=33.04 [kodim05-siren]=34.47 [kodim23-siren]=42.71)
+fit() {  # fit JOB: one line of the table into $work/JOB.row
+  local job=$1 img=${1%-*} arch=${1#*-} t0 line wall psnr ssim left
+  left=$((deadline - $(date +%s)))
+  if [ "$left" -lt 30 ]; then
+    echo "| $img | $arch | not run: the deadline had passed | | |" >"$work/$job.row"
+    return
+  fi
+  t0=$(date +%s.%N)
+  line=$(timeout "$left" "$bin/scone" encode "$pack/data/$img.png" -o "$work/$job.scone" --preset paper \
+    --arch "$arch" --iterations "$iterations" --device cuda 2>&1; echo "exit $?")
+  wall=$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")
+  psnr=$(echo "$line" | sed -n 's/.*PSNR \([0-9.]*\) dB.*/\1/p')
+  ssim=$(echo "$line" | sed -n 's/.*SSIM \([0-9.]*\).*/\1/p')
+  if [ -n "$psnr" ]; then
+    echo "| $img | $arch | $psnr (${paper[$job]}) | $ssim | $wall |" >"$work/$job.row"
+  else
+    echo "| $img | $arch | failed or stopped at the deadline after $wall s: $(echo "$line" | tr '\n' ' ' | cut -c1-160) | | |" >"$work/$job.row"
+  fi
+}
+fit kodim23-scone
+cat "$work/kodim23-scone.row" | tee -a "$report"
+say "($(elapsed) s into the run)"
+
+say ""
+say "## One training step of the paper model (5×250 SCONE, 192,753 parameters)"
+say ""
+timeout 120 "$bin/bench" --cuda-steps 65536,393216 --reps 20 2>&1 | tee "$out/steps.txt"
+(cd tools/reference && timeout 180 python3 step_time.py --device cuda --points 65536,393216 \
+  --reps 20 --modes eager,eager-tf32,compile-tf32) 2>&1 | tee -a "$out/steps.txt"
+python3 - "$out/steps.txt" <<'EOF' | tee -a "$report"
+import re, sys
+t = {}
+for line in open(sys.argv[1]):
+    if line.startswith("step_time"):
+        kv = dict(p.split("=") for p in line.split()[1:])
+        t[(kv.get("engine") or "torch " + kv["mode"], int(kv["points"]))] = float(kv["seconds"])
+points = sorted({p for _, p in t})
+engines = ["burn-cuda"] + [e for e in dict.fromkeys(e for e, _ in t) if e != "burn-cuda"]
+print("| engine | " + " | ".join(f"{p:,} coords: ms/step (burn-cuda ÷ it)" for p in points) + " |")
+print("| --- |" + " --- |" * len(points))
+for e in engines:
+    cells = []
+    for p in points:
+        if (e, p) not in t:
+            cells.append("—")
+            continue
+        ms = 1e3 * t[(e, p)]
+        base = t.get(("burn-cuda", p))
+        cells.append(f"{ms:.2f}" + (f" ({base / t[(e, p)]:.2f})" if base and e != "burn-cuda" else ""))
+    print(f"| {e} | " + " | ".join(cells) + " |")
+EOF
+say "($(elapsed) s into the run)"
+
+say ""
+say "## Large evaluations"
+say ""
+vec=samples/vectors/rgb-paper-size.scone
+for dev in cuda cpu; do
+  t0=$(date +%s.%N)
+  timeout 90 "$bin/scone" decode "$vec" --width 3840 --depth 16 -o "$work/4k-$dev.png" --device $dev || say "decode on $dev failed"
+  say "- 3840×2560 decode of the paper-size network on $dev: $(python3 -c "import time; print(f'{time.time() - $t0:.2f}')") s"
+done
+python3 - "$work/4k-cuda.png" "$work/4k-cpu.png" <<'EOF' | tee -a "$report"
+import sys
+import numpy as np
+from PIL import Image
+a, b = (np.asarray(Image.open(p)).astype(np.float64) / 65535 for p in sys.argv[1:3])
+print(f"- largest difference between them: {np.abs(a - b).max():.2e} of full scale "
+      f"(network units: {2 * np.abs(a - b).max():.2e}), mean {np.abs(a - b).mean():.2e}")
+EOF
+rm -f "$work"/4k-*.png
+t0=$(date +%s.%N)
+timeout 120 "$bin/scone" encode "$pack/data/bunny.obj" -o "$work/bunny.scone" --preset paper --iterations 300 \
+  --eval-resolution 64 --device cuda --quiet || say "bunny encode failed"
+say "- bunny, paper 3D network (9 layers × 240), 300 steps on the GPU: $(python3 -c "import time; print(f'{time.time() - $t0:.1f}')") s"
+t0=$(date +%s.%N)
+mesh=$(timeout 120 "$bin/scone" mesh "$work/bunny.scone" --resolution 512 -o "$work/bunny512.ply" --device cuda 2>&1)
+say "- 512³ mesh on the GPU (134M network evaluations, marching cubes on the CPU): $(python3 -c "import time; print(f'{time.time() - $t0:.1f}')") s: $mesh"
+rm -f "$work/bunny512.ply"
+say "($(elapsed) s into the run)"
+
+say ""
+say "### The other fits, $parallel at a time"
+say ""
+say "| image | network | PSNR dB (paper) | SSIM | wall s |"
+say "| --- | --- | --- | --- | --- |"
+jobs=(kodim23-siren kodim01-scone kodim05-scone kodim01-siren kodim05-siren)
+for ((k = 0; k < ${#jobs[@]}; k += parallel)); do
+  for job in "${jobs[@]:k:parallel}"; do fit "$job" & done
+  wait
+done
+for job in "${jobs[@]}"; do cat "$work/$job.row" | tee -a "$report"; done
+say ""
+say "Whole run: $(elapsed) s."
+fitted=$(cd "$work" && ls -- *.scone 2>/dev/null)
+[ -n "$fitted" ] && tar -C "$work" -cf "$out/fits.tar" $fitted
+exit "$tests_rc"
