@@ -339,9 +339,8 @@ fn encoding_on_a_missing_gpu_fails_cleanly() {
     args.extend(TINY);
     assert_fails(&scone(&args), &why);
     assert!(!out.exists());
-    let n = args.len();
     args[5] = "auto";
-    let run = scone(&args[..n]);
+    let run = scone(&args);
     assert!(
         run.status.success(),
         "{}",

@@ -66,6 +66,7 @@ mkdir -p "$out"
 report=$out/gpu-check.md
 : >"$report"
 say() { echo "$*" | tee -a "$report"; }
+since() { python3 -c "import time; print(f'{time.time() - $1:.1f}')"; }  # since T0: seconds
 elapsed() { echo $(($(date +%s) - start)); }
 
 export CUDA_PATH=${CUDA_PATH:-/usr/local/cuda}
@@ -93,7 +94,7 @@ say "- CUDA: $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' || echo "n
 say "- PyTorch: $(python3 -c 'import torch; print(torch.__version__)')"
 t0=$(date +%s.%N)
 probe=$("$bin/scone" decode samples/vectors/rgb-f16-endpoints.scone -o "$work/probe.png" --device cuda 2>&1 && echo ok)
-say "- first CUDA use, a 32×24 decode (kernels compiled or read from the cache): $probe, $(python3 -c "import time; print(f'{time.time() - $t0:.1f}')") s"
+say "- first CUDA use, a 32×24 decode (kernels compiled or read from the cache): $probe, $(since "$t0") s"
 
 say ""
 say "## CUDA tests"
@@ -126,7 +127,7 @@ fit() {  # fit JOB: one line of the table into $work/JOB.row
   t0=$(date +%s.%N)
   line=$(timeout "$left" "$bin/scone" encode "$pack/data/$img.png" -o "$work/$job.scone" --preset paper \
     --arch "$arch" --iterations "$iterations" --device cuda 2>&1; echo "exit $?")
-  wall=$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")
+  wall=$(since "$t0")
   psnr=$(echo "$line" | sed -n 's/.*PSNR \([0-9.]*\) dB.*/\1/p')
   ssim=$(echo "$line" | sed -n 's/.*SSIM \([0-9.]*\).*/\1/p')
   if [ -n "$psnr" ]; then
@@ -176,7 +177,7 @@ vec=samples/vectors/rgb-paper-size.scone
 for dev in cuda cpu; do
   t0=$(date +%s.%N)
   timeout 90 "$bin/scone" decode "$vec" --width 3840 --depth 16 -o "$work/4k-$dev.png" --device $dev || say "decode on $dev failed"
-  say "- 3840×2560 decode of the paper-size network on $dev: $(python3 -c "import time; print(f'{time.time() - $t0:.2f}')") s"
+  say "- 3840×2560 decode of the paper-size network on $dev: $(since "$t0") s"
 done
 python3 - "$work/4k-cuda.png" "$work/4k-cpu.png" <<'EOF' | tee -a "$report"
 import sys
@@ -190,10 +191,10 @@ rm -f "$work"/4k-*.png
 t0=$(date +%s.%N)
 timeout 120 "$bin/scone" encode "$pack/data/bunny.obj" -o "$work/bunny.scone" --preset paper --iterations 300 \
   --eval-resolution 64 --device cuda --quiet || say "bunny encode failed"
-say "- bunny, paper 3D network (9 layers × 240), 300 steps on the GPU: $(python3 -c "import time; print(f'{time.time() - $t0:.1f}')") s"
+say "- bunny, paper 3D network (9 layers × 240), 300 steps on the GPU: $(since "$t0") s"
 t0=$(date +%s.%N)
 mesh=$(timeout 120 "$bin/scone" mesh "$work/bunny.scone" --resolution 512 -o "$work/bunny512.ply" --device cuda 2>&1)
-say "- 512³ mesh on the GPU (134M network evaluations, marching cubes on the CPU): $(python3 -c "import time; print(f'{time.time() - $t0:.1f}')") s: $mesh"
+say "- 512³ mesh on the GPU (134M network evaluations, marching cubes on the CPU): $(since "$t0") s: $mesh"
 rm -f "$work/bunny512.ply"
 say "($(elapsed) s into the run)"
 
