@@ -7,6 +7,10 @@
 //!   (default: kodim01, kodim05, kodim08, kodim15, kodim20, kodim23);
 //! - `--kodak DIR`: where they are (default: ../shared/data/kodak);
 //! - `--reps N`: timed repetitions of each step or decode (default 3);
+//! - `--python PATH`: the interpreter with torch that times PyTorch on the
+//!   same shapes in the same run (default: `tools/reference/.venv/bin/python`,
+//!   which `tools/reference/setup.sh` creates); `--no-torch` skips it;
+//! - `--burn-ops`: also time a step with burn's own operations (slow);
 //! - `--cuda-steps 65536,393216` (feature `cuda`): only time one training
 //!   step of the paper model on the GPU at each number of coordinates, over
 //!   `--reps` steps after three warm-up steps, printing one line
@@ -18,10 +22,10 @@
 use scone::decode::{Evaluator, gemm_ceiling_gmacs};
 use scone::encode::{Preset, Settings, encode_image};
 use scone::model::{Arch, init_network};
-use scone::signal::Convention;
 use scone::signal::grid::image_coords;
 use scone::signal::image::load;
-use scone::train::{CpuBackend, Layers, time_step};
+use scone::signal::{Convention, Kind};
+use scone::train::{CpuBackend, Layers, time_step, time_step_encoder};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -31,6 +35,8 @@ struct Options {
     kodak: PathBuf,
     reps: usize,
     cuda_steps: Vec<usize>,
+    python: Option<PathBuf>,
+    burn_ops: bool,
 }
 
 fn options() -> Options {
@@ -44,6 +50,11 @@ fn options() -> Options {
         kodak: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/kodak")),
         reps: 3,
         cuda_steps: Vec::new(),
+        python: Some(PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tools/reference/.venv/bin/python"
+        ))),
+        burn_ops: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -67,6 +78,9 @@ fn options() -> Options {
                     .map(|n| n.parse().expect("a number of coordinates"))
                     .collect()
             }
+            "--python" => o.python = Some(PathBuf::from(args.next().expect("--python PATH"))),
+            "--no-torch" => o.python = None,
+            "--burn-ops" => o.burn_ops = true,
             other => panic!("unknown option {other}"),
         }
     }
@@ -114,30 +128,129 @@ fn cuda_steps(_: &Options) {
     std::process::exit(2);
 }
 
+/// CPU seconds (user and system) this process has used so far.
+fn cpu_seconds() -> f64 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: getrusage fills the struct it is given.
+        let u = unsafe {
+            libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr());
+            u.assume_init()
+        };
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+        secs(u.ru_utime) + secs(u.ru_stime)
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        f64::NAN
+    }
+}
+
+/// `f`'s result and the cores it kept busy on average (CPU time over
+/// wall time).
+fn with_cores<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let (cpu, wall) = (cpu_seconds(), Instant::now());
+    let out = f();
+    (out, (cpu_seconds() - cpu) / wall.elapsed().as_secs_f64())
+}
+
+/// Runs `tools/reference/step_time.py` with `args` and returns the
+/// `seconds=` and `cores=` of each line it prints, or why it did not run.
+fn torch(o: &Options, args: &[String]) -> Result<Vec<(f64, f64)>, String> {
+    let python = o.python.as_ref().ok_or("--no-torch")?;
+    if !python.exists() {
+        return Err(format!(
+            "{} missing: run tools/reference/setup.sh",
+            python.display()
+        ));
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/reference/step_time.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .args(["--device", "cpu", "--threads"])
+        .arg(rayon::current_num_threads().to_string())
+        .args(args)
+        .output()
+        .map_err(|e| format!("{}: {e}", python.display()))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!(
+            "step_time.py failed: {}",
+            err.lines().last().unwrap_or("")
+        ));
+    }
+    let field = |line: &str, key: &str| {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(key))
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            Some((
+                field(l, "seconds=")?,
+                field(l, "cores=").unwrap_or(f64::NAN),
+            ))
+        })
+        .collect())
+}
+
 fn training_step(o: &Options) {
-    let arch = Arch::paper_image(3);
-    println!(
-        "\n## One training step, paper model ({} parameters), 65,536 coordinates",
-        arch.parameter_count()
-    );
-    println!("| backend | hidden layers | s/step | vs encoder |");
-    println!("| --- | --- | --- | --- |");
+    println!("\n## One training step (forward, MSE, backward, Adam), full batch");
+    println!("| network | points | engine | s/step | cores busy | vs PyTorch |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    let sdf = Settings::for_kind(Kind::Sdf, Preset::Paper)
+        .arch(3, 1)
+        .expect("the paper's 3D network is valid");
+    let image = Arch::paper_image(3);
     let cases = [
-        (
-            CpuBackend::Flex,
-            Layers::Fused,
-            "Flex",
-            "fused (the encoder)",
-        ),
-        (CpuBackend::NdArray, Layers::Fused, "NdArray", "fused"),
-        (CpuBackend::Flex, Layers::Plain, "Flex", "burn ops"),
-        (CpuBackend::NdArray, Layers::Plain, "NdArray", "burn ops"),
+        ("image SCONE 5×250", image, 65_536, "scone"),
+        ("3D SCONE 9×240", sdf, 27_000, "scone3d"),
     ];
-    let mut base = None;
-    for (backend, layers, name, how) in cases {
-        let secs = time_step(&arch, 65_536, backend, layers, o.reps);
-        let base = *base.get_or_insert(secs);
-        println!("| burn {name} | {how} | {secs:.3} | {:.2} |", secs / base);
+    for (label, arch, points, torch_arch) in cases {
+        let label = format!("{label} ({} params)", arch.parameter_count());
+        let torch_args = [
+            "--modes",
+            "eager",
+            "--arch",
+            torch_arch,
+            "--points",
+            &points.to_string(),
+            "--reps",
+            &o.reps.to_string(),
+        ]
+        .map(String::from);
+        let base = torch(o, &torch_args).map(|v| v[0]);
+        let ratio = |secs: f64| match &base {
+            Ok((t, _)) => format!("{:.2}", secs / t),
+            Err(_) => "–".into(),
+        };
+        // None: the encoder's own engine; Some: burn with those layers.
+        let mut engines = vec![
+            ("scone host engine (the encoder)", None),
+            ("burn Flex, fused hidden layers", Some(Layers::Fused)),
+        ];
+        if o.burn_ops {
+            engines.push(("burn Flex, burn ops", Some(Layers::Plain)));
+        }
+        for (name, layers) in engines {
+            let (secs, cores) = with_cores(|| match layers {
+                None => time_step_encoder(&arch, points, o.reps),
+                Some(layers) => time_step(&arch, points, CpuBackend::Flex, layers, o.reps),
+            });
+            println!(
+                "| {label} | {points} | {name} | {secs:.3} | {cores:.2} | {} |",
+                ratio(secs)
+            );
+        }
+        match base {
+            Ok((secs, cores)) => println!(
+                "| {label} | {points} | PyTorch eager, {} threads | {secs:.3} | {cores:.2} | 1.00 |",
+                rayon::current_num_threads()
+            ),
+            Err(why) => println!("| {label} | {points} | PyTorch: not run ({why}) | | | |"),
+        }
     }
 }
 
@@ -148,8 +261,10 @@ fn decoding(o: &Options) {
         "\n## Decoding, paper model ({} MAC per pixel)",
         eval.macs_per_point()
     );
-    println!("| size | Mpixel/s | GMAC/s | plain GEMM GMAC/s | ratio |");
-    println!("| --- | --- | --- | --- | --- |");
+    println!(
+        "| size | Mpixel/s | GMAC/s | plain GEMM GMAC/s | vs GEMM | PyTorch s | scone s | speed-up |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     for (w, h) in [(768, 512), (1536, 1024)] {
         let coords = image_coords(w, h, 0, h, Convention::CellCentre);
         let mut out = vec![0f32; w * h * 3];
@@ -163,8 +278,21 @@ fn decoding(o: &Options) {
         let gmacs = pixels * eval.macs_per_point() as f64 / secs / 1e9;
         // The same hidden-layer products as one plain GEMM: pixels × 250 × 250.
         let ceiling = gemm_ceiling_gmacs(w * h, arch.hidden, arch.hidden, o.reps);
+        let args = [
+            "--modes",
+            "infer",
+            "--points",
+            &(w * h).to_string(),
+            "--reps",
+            "1",
+        ]
+        .map(String::from);
+        let (torch_s, speedup) = match torch(o, &args) {
+            Ok(v) => (format!("{:.2}", v[0].0), format!("{:.1}×", v[0].0 / secs)),
+            Err(why) => (format!("not run ({why})"), "–".into()),
+        };
         println!(
-            "| {w}×{h} | {:.2} | {gmacs:.1} | {ceiling:.1} | {:.2} |",
+            "| {w}×{h} | {:.2} | {gmacs:.1} | {ceiling:.1} | {:.2} | {torch_s} | {secs:.2} | {speedup} |",
             pixels / secs / 1e6,
             gmacs / ceiling
         );

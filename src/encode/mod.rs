@@ -73,7 +73,7 @@ impl Settings {
                 omega0: None,
                 omegas: vec![90.0, 60.0, 30.0],
                 train: TrainConfig {
-                    iterations: 1200,
+                    iterations: 1700,
                     lr: 2e-3,
                     lr_min: 2e-5,
                     batch: Batch::Random(16_384),

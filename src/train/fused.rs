@@ -1,5 +1,10 @@
 //! A SCONE hidden layer as one autodiff operation whose forward and backward
 //! passes run the host kernels of [`super::kernels`] (CPU backends only).
+//!
+//! `fit` trains SCONE sin² with the host engine instead (`super::host`);
+//! this operation keeps burn's side of the comparison the benchmark prints
+//! (`time_step` with [`super::Layers::Fused`]) and a second check of the
+//! kernels' gradients against burn's autodiff.
 
 use std::borrow::Cow;
 

@@ -3,18 +3,29 @@
 //! burn's CPU backends evaluate `sin` with scalar libm calls and make a full
 //! pass over memory for every elementwise op; on this network that costs far
 //! more than the matrix products. These kernels fuse the elementwise work of
-//! a layer into one pass forward and one backward, with a branch-free
-//! `sincos` that the compiler vectorises, and run the matrix products through
-//! `gemm` on all cores.
+//! a layer into one pass forward and one backward, with the decoder's
+//! branch-free sine ([`crate::decode::fastmath`]: the forward pass computes
+//! the same sines the decoder does, and the backward pass its `sin_cos_k`
+//! twin), and run the matrix products through `gemm` on all cores.
+//!
+//! Each pass runs over tasks of [`ROWS_PER_TASK`] rows, one task per core at
+//! a time: the forward pass computes a task's `z·wm` with a single-threaded
+//! `gemm` and applies the sines to it while it is still in cache, and the
+//! backward pass likewise computes a task's `dp · wmᵀ` right after its `dp`.
+//! On this network's shapes that measured faster than `gemm`'s own
+//! threading (whose split of a few hundred columns left a core idle).
 //!
 //! Results do not depend on the number of threads: rows are split into tasks
-//! of a fixed size, per-task partial sums are added in task order, and `gemm`
-//! splits work over output blocks, never along the summed dimension.
+//! and blocks of a fixed size, per-task partial sums are added in task
+//! order, and no product is split along its summed dimension except the
+//! weight gradients' fixed [`ROWS_PER_SUM`] blocks.
 
 use rayon::prelude::*;
 
+use super::sgemm::{Operand, sgemm};
+
 /// Rows per parallel task. Fixed so that the order of every sum is too.
-const ROWS_PER_TASK: usize = 256;
+const ROWS_PER_TASK: usize = 512;
 
 /// One hidden layer's inputs, row-major:
 /// `out = sin²(ω₀ (z·wm + bm)) ⊙ sin(ω (x·wb + bb))`.
@@ -76,8 +87,9 @@ pub(crate) struct LayerGrads {
 }
 
 /// `dst[m, n] = lhs[m, k] · rhs[k, n]`, with `dst` row-major and the
-/// operands given by (row stride, column stride).
-fn matmul(
+/// operands given by (row stride, column stride), with `gemm` on every
+/// core.
+pub(crate) fn matmul(
     (m, n, k): (usize, usize, usize),
     dst: &mut [f32],
     lhs: (&[f32], isize, isize),
@@ -131,26 +143,46 @@ fn matmul(
 /// The forward pass: returns the layer output and `z·wm` (without bias),
 /// which the backward pass needs, both `[n, h]`.
 pub(crate) fn forward(l: &Layer) -> (Vec<f32>, Vec<f32>) {
+    let (n, h) = (l.n(), l.h());
+    let mut p = vec![0f32; n * h];
+    let mut out = vec![0f32; n * h];
+    forward_into(l, &mut p, &mut out);
+    (out, p)
+}
+
+/// [`forward`] into caller-owned buffers of `n·h` values each: `p` receives
+/// `z·wm`, `out` the layer output.
+pub(crate) fn forward_into(l: &Layer, p: &mut [f32], out: &mut [f32]) {
     l.check();
     let (n, k, h) = (l.n(), l.k(), l.h());
-    let mut p = vec![0f32; n * h];
-    matmul(
-        (n, h, k),
-        &mut p,
-        (l.z, k as isize, 1),
-        (l.wm, h as isize, 1),
+    assert!(
+        p.len() == n * h && out.len() == n * h,
+        "output buffer shape"
     );
-    let mut out = vec![0f32; n * h];
     out.par_chunks_mut(ROWS_PER_TASK * h)
-        .zip(p.par_chunks(ROWS_PER_TASK * h))
+        .zip(p.par_chunks_mut(ROWS_PER_TASK * h))
         .enumerate()
         .for_each(|(task, (out, p))| {
             let row0 = task * ROWS_PER_TASK;
             let rows = out.len() / h;
+            let z = &l.z[row0 * k..(row0 + rows) * k];
+            sgemm(
+                (rows, h, k),
+                p,
+                Operand {
+                    data: z,
+                    rs: k,
+                    cs: 1,
+                },
+                Operand {
+                    data: l.wm,
+                    rs: h,
+                    cs: 1,
+                },
+            );
             let x = &l.x[row0 * l.d()..(row0 + rows) * l.d()];
             simd::forward_rows(l, x, p, out);
         });
-    (out, p)
 }
 
 /// Per-task sums of the bias and basis-weight gradients.
@@ -163,16 +195,85 @@ struct Partial {
 /// The backward pass from `grad` (`[n, h]`, the loss gradient of the
 /// output) and `p` from [`forward`]. Both buffers are reused for results,
 /// which spares fresh allocations (and their page faults) every step.
-pub(crate) fn backward(l: &Layer, p: Vec<f32>, grad: Vec<f32>, need_dz: bool) -> LayerGrads {
+pub(crate) fn backward(
+    l: &Layer,
+    mut p: Vec<f32>,
+    mut grad: Vec<f32>,
+    need_dz: bool,
+) -> LayerGrads {
+    let (n, k, d, h) = (l.n(), l.k(), l.d(), l.h());
+    let (mut dwm, mut dbm) = (vec![0f32; k * h], vec![0f32; h]);
+    let (mut dwb, mut dbb) = (vec![0f32; d * h], vec![0f32; h]);
+    let grads = ParamGrads {
+        dwm: &mut dwm,
+        dbm: &mut dbm,
+        dwb: &mut dwb,
+        dbb: &mut dbb,
+    };
+    let dz = if need_dz && k != h {
+        // `p` holds dz in place only for square layers.
+        let mut dz = vec![0f32; n * k];
+        backward_into(l, &mut p, &mut grad, false, grads);
+        dz_of(l, &grad, &mut dz);
+        Some(dz)
+    } else {
+        backward_into(l, &mut p, &mut grad, need_dz, grads);
+        need_dz.then(|| {
+            p.truncate(n * k);
+            p
+        })
+    };
+    LayerGrads {
+        dz,
+        dwm,
+        dbm,
+        dwb,
+        dbb,
+    }
+}
+
+/// Where [`backward_into`] writes a layer's parameter gradients (each
+/// overwritten, not added to).
+pub(crate) struct ParamGrads<'a> {
+    /// `[k, h]`.
+    pub dwm: &'a mut [f32],
+    /// `[h]`.
+    pub dbm: &'a mut [f32],
+    /// `[d, h]`.
+    pub dwb: &'a mut [f32],
+    /// `[h]`.
+    pub dbb: &'a mut [f32],
+}
+
+/// [`backward`] on caller-owned buffers: `g` (`[n, h]`) holds the output
+/// gradient on entry and the gradient with respect to `z·wm` on return;
+/// `p` (`[n, h]`, from [`forward_into`]) is consumed and, with `need_dz`,
+/// holds the gradient with respect to `z` (`[n, k]`, for a square layer:
+/// `k = h`) on return.
+pub(crate) fn backward_into(
+    l: &Layer,
+    p: &mut [f32],
+    g: &mut [f32],
+    need_dz: bool,
+    out: ParamGrads,
+) {
     l.check();
     let (n, k, d, h) = (l.n(), l.k(), l.d(), l.h());
     assert_eq!(p.len(), n * h, "saved pre-activation shape");
-    assert_eq!(grad.len(), n * h, "output gradient shape");
-    // The gradient of the loss with respect to z·wm + bm replaces `grad`.
-    let mut dp = grad;
-    let partials: Vec<Partial> = dp
+    assert_eq!(g.len(), n * h, "output gradient shape");
+    assert!(
+        out.dwm.len() == k * h
+            && out.dbm.len() == h
+            && out.dwb.len() == d * h
+            && out.dbb.len() == h,
+        "gradient shapes"
+    );
+    if need_dz {
+        assert_eq!(k, h, "dz takes p's place only in a square layer");
+    }
+    let partials: Vec<Partial> = g
         .par_chunks_mut(ROWS_PER_TASK * h)
-        .zip(p.par_chunks(ROWS_PER_TASK * h))
+        .zip(p.par_chunks_mut(ROWS_PER_TASK * h))
         .enumerate()
         .map(|(task, (dp, p))| {
             let row0 = task * ROWS_PER_TASK;
@@ -184,43 +285,90 @@ pub(crate) fn backward(l: &Layer, p: Vec<f32>, grad: Vec<f32>, need_dz: bool) ->
                 dwb: vec![0.0; d * h],
             };
             simd::backward_rows(l, x, p, dp, &mut part);
+            if need_dz {
+                // This task's rows of p are spent: dz = dp · wmᵀ goes there.
+                dz_of(l, dp, &mut p[..rows * k]);
+            }
             part
         })
         .collect();
-    let mut dbm = vec![0f32; h];
-    let mut dbb = vec![0f32; h];
-    let mut dwb = vec![0f32; d * h];
+    out.dbm.fill(0.0);
+    out.dbb.fill(0.0);
+    out.dwb.fill(0.0);
     for part in &partials {
-        add_to(&mut dbm, &part.dbm);
-        add_to(&mut dbb, &part.dbb);
-        add_to(&mut dwb, &part.dwb);
+        add_to(out.dbm, &part.dbm);
+        add_to(out.dbb, &part.dbb);
+        add_to(out.dwb, &part.dwb);
     }
     // dwm = zᵀ · dp
-    let mut dwm = vec![0f32; k * h];
-    matmul(
-        (k, h, n),
-        &mut dwm,
-        (l.z, 1, k as isize),
-        (&dp, h as isize, 1),
-    );
-    // dz = dp · wmᵀ, into p's buffer when it is the right size (every layer
-    // but the first, whose z is the input and needs no gradient).
-    let dz = need_dz.then(|| {
-        let mut dz = if k == h { p } else { vec![0f32; n * k] };
-        matmul(
-            (n, k, h),
-            &mut dz,
-            (&dp, h as isize, 1),
-            (l.wm, 1, h as isize),
-        );
-        dz
-    });
-    LayerGrads {
+    matmul_summed((k, h, n), out.dwm, l.z, g);
+}
+
+/// `dz = dp · wmᵀ` for the rows of `dp` (`[rows, h]`) into `dz`
+/// (`[rows, k]`), on the calling thread.
+fn dz_of(l: &Layer, dp: &[f32], dz: &mut [f32]) {
+    let (k, h) = (l.k(), l.h());
+    let rows = dp.len() / h;
+    sgemm(
+        (rows, k, h),
         dz,
-        dwm,
-        dbm,
-        dwb,
-        dbb,
+        Operand {
+            data: dp,
+            rs: h,
+            cs: 1,
+        },
+        Operand {
+            data: l.wm,
+            rs: 1,
+            cs: h,
+        },
+    )
+}
+
+/// Rows summed over per task of [`matmul_summed`]: fixed, so that the
+/// order of the sum does not depend on the number of threads.
+const ROWS_PER_SUM: usize = 4096;
+
+/// `dst[k, h] = aᵀ · b` for row-major `a` `[n, k]` and `b` `[n, h]`: a
+/// product summed over the long `n`, which `gemm` would run on one thread
+/// per output block. Rows are split into fixed blocks whose products run in
+/// parallel and are added in block order.
+pub(crate) fn matmul_summed(
+    (k, h, n): (usize, usize, usize),
+    dst: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+) {
+    assert!(dst.len() == k * h && a.len() == n * k && b.len() == n * h);
+    let blocks = n.div_ceil(ROWS_PER_SUM).max(1);
+    if blocks == 1 {
+        return matmul((k, h, n), dst, (a, 1, k as isize), (b, h as isize, 1));
+    }
+    let parts: Vec<Vec<f32>> = (0..blocks)
+        .into_par_iter()
+        .map(|i| {
+            let (r0, r1) = (i * ROWS_PER_SUM, ((i + 1) * ROWS_PER_SUM).min(n));
+            let mut part = vec![0f32; k * h];
+            sgemm(
+                (k, h, r1 - r0),
+                &mut part,
+                Operand {
+                    data: &a[r0 * k..r1 * k],
+                    rs: 1,
+                    cs: k,
+                },
+                Operand {
+                    data: &b[r0 * h..r1 * h],
+                    rs: h,
+                    cs: 1,
+                },
+            );
+            part
+        })
+        .collect();
+    dst.copy_from_slice(&parts[0]);
+    for part in &parts[1..] {
+        add_to(dst, part);
     }
 }
 
@@ -230,53 +378,26 @@ fn add_to(acc: &mut [f32], v: &[f32]) {
     }
 }
 
-/// `(sin x, cos x)` for |x| < 2²² · π/2, within a few units in the last
-/// place; NaN for non-finite `x`. Branch-free so that loops over it
-/// vectorise.
-#[inline(always)]
-pub(crate) fn sincos(x: f32) -> (f32, f32) {
-    // Round x·2/π to the nearest integer j with the 1.5·2²³ trick: the sum's
-    // low mantissa bits then hold j + 2²², so its two lowest bits are j mod 4.
-    const MAGIC: f32 = 12_582_912.0;
-    let shifted = x * std::f32::consts::FRAC_2_PI + MAGIC;
-    let quadrant = shifted.to_bits();
-    let j = shifted - MAGIC;
-    // The reduction in f64 keeps full accuracy for large arguments.
-    let r = (x as f64 - j as f64 * std::f64::consts::FRAC_PI_2) as f32;
-    let r2 = r * r;
-    // Minimax polynomials on [−π/4, π/4] (Cephes sinf / cosf).
-    let s = r + r * r2 * (-1.666_665_5e-1 + r2 * (8.332_161e-3 + r2 * -1.951_529_6e-4));
-    let c =
-        1.0 - 0.5 * r2 + r2 * r2 * (4.166_664_6e-2 + r2 * (-1.388_731_6e-3 + r2 * 2.443_315_7e-5));
-    let swap = quadrant & 1 != 0;
-    let (s, c) = if swap { (c, s) } else { (s, c) };
-    let sin_sign = (quadrant & 2) << 30;
-    let cos_sign = (quadrant.wrapping_add(1) & 2) << 30;
-    (
-        f32::from_bits(s.to_bits() ^ sin_sign),
-        f32::from_bits(c.to_bits() ^ cos_sign),
-    )
-}
-
 /// The per-row loops, compiled once for the baseline target and once with
 /// AVX2 and FMA enabled (chosen at run time).
 mod simd {
-    use super::{Layer, Partial, sincos};
+    use super::{Layer, Partial};
+    use crate::decode::fastmath::{has_avx2, madd, sin_cos_k, sin_k, sin_sq_k};
 
     /// `q = bb + x_row · wb`.
     #[inline(always)]
-    fn basis_pre(l: &Layer, x_row: &[f32], q: &mut [f32]) {
+    fn basis_pre<const FMA: bool>(l: &Layer, x_row: &[f32], q: &mut [f32]) {
         let h = q.len();
         q.copy_from_slice(l.bb);
         for (t, &xt) in x_row.iter().enumerate() {
             for (q, &w) in q.iter_mut().zip(&l.wb[t * h..(t + 1) * h]) {
-                *q += xt * w;
+                *q = madd::<FMA>(xt, w, *q);
             }
         }
     }
 
     #[inline(always)]
-    fn forward_impl(l: &Layer, x: &[f32], p: &[f32], out: &mut [f32]) {
+    fn forward_impl<const FMA: bool>(l: &Layer, x: &[f32], p: &[f32], out: &mut [f32]) {
         let h = l.bm.len();
         let d = x.len() / (out.len() / h);
         let mut q = vec![0f32; h];
@@ -285,11 +406,9 @@ mod simd {
             .zip(p.chunks_exact(h))
             .zip(out.chunks_exact_mut(h))
         {
-            basis_pre(l, x_row, &mut q);
+            basis_pre::<FMA>(l, x_row, &mut q);
             for (((o, &p), &bm), &q) in out_row.iter_mut().zip(p_row).zip(l.bm).zip(q.iter()) {
-                let (sa, _) = sincos(l.omega0 * (p + bm));
-                let (sb, _) = sincos(l.omega * q);
-                *o = sa * sa * sb;
+                *o = sin_sq_k::<FMA>(l.omega0 * (p + bm)) * sin_k::<FMA>(l.omega * q);
             }
         }
     }
@@ -297,7 +416,13 @@ mod simd {
     #[inline(always)]
     /// `g_dp` holds the output gradient on entry and the gradient with
     /// respect to the mask pre-activation on return.
-    fn backward_impl(l: &Layer, x: &[f32], p: &[f32], g_dp: &mut [f32], part: &mut Partial) {
+    fn backward_impl<const FMA: bool>(
+        l: &Layer,
+        x: &[f32],
+        p: &[f32],
+        g_dp: &mut [f32],
+        part: &mut Partial,
+    ) {
         let h = l.bm.len();
         let d = x.len() / (g_dp.len() / h);
         let mut q = vec![0f32; h];
@@ -307,7 +432,7 @@ mod simd {
             .zip(p.chunks_exact(h))
             .zip(g_dp.chunks_exact_mut(h));
         for ((x_row, p_row), g_row) in rows {
-            basis_pre(l, x_row, &mut q);
+            basis_pre::<FMA>(l, x_row, &mut q);
             let cols = g_row
                 .iter_mut()
                 .zip(dq.iter_mut())
@@ -318,8 +443,8 @@ mod simd {
                 .zip(part.dbb.iter_mut());
             for ((((((g_dp, dq), &p), &bm), &q), dbm), dbb) in cols {
                 let g = *g_dp;
-                let (sa, ca) = sincos(l.omega0 * (p + bm));
-                let (sb, cb) = sincos(l.omega * q);
+                let (sa, ca) = sin_cos_k::<FMA>(l.omega0 * (p + bm));
+                let (sb, cb) = sin_cos_k::<FMA>(l.omega * q);
                 // d/da sin²(ω₀a) = ω₀ sin(2ω₀a); d/db sin(ωb) = ω cos(ωb).
                 let gp = g * l.omega0 * 2.0 * sa * ca * sb;
                 let gq = g * l.omega * sa * sa * cb;
@@ -330,7 +455,7 @@ mod simd {
             }
             for (t, &xt) in x_row.iter().enumerate() {
                 for (w, &dq) in part.dwb[t * h..(t + 1) * h].iter_mut().zip(dq.iter()) {
-                    *w += xt * dq;
+                    *w = madd::<FMA>(xt, dq, *w);
                 }
             }
         }
@@ -339,25 +464,13 @@ mod simd {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     fn forward_avx2(l: &Layer, x: &[f32], p: &[f32], out: &mut [f32]) {
-        forward_impl(l, x, p, out)
+        forward_impl::<true>(l, x, p, out)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     fn backward_avx2(l: &Layer, x: &[f32], p: &[f32], g_dp: &mut [f32], part: &mut Partial) {
-        backward_impl(l, x, p, g_dp, part)
-    }
-
-    fn has_avx2() -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
+        backward_impl::<true>(l, x, p, g_dp, part)
     }
 
     pub(super) fn forward_rows(l: &Layer, x: &[f32], p: &[f32], out: &mut [f32]) {
@@ -366,7 +479,7 @@ mod simd {
             // SAFETY: the CPU supports the features the function enables.
             return unsafe { forward_avx2(l, x, p, out) };
         }
-        forward_impl(l, x, p, out)
+        forward_impl::<false>(l, x, p, out)
     }
 
     pub(super) fn backward_rows(
@@ -381,27 +494,13 @@ mod simd {
             // SAFETY: the CPU supports the features the function enables.
             return unsafe { backward_avx2(l, x, p, g_dp, part) };
         }
-        backward_impl(l, x, p, g_dp, part)
+        backward_impl::<false>(l, x, p, g_dp, part)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sincos_is_accurate() {
-        let mut worst = 0f64;
-        let mut x = -3000.0f32;
-        while x < 3000.0 {
-            let (s, c) = sincos(x);
-            let (es, ec) = (x as f64).sin_cos();
-            worst = worst.max((s as f64 - es).abs()).max((c as f64 - ec).abs());
-            x += 0.0137;
-        }
-        assert!(worst < 3e-7, "worst error {worst}");
-        assert!(sincos(f32::NAN).0.is_nan() && sincos(f32::INFINITY).1.is_nan());
-    }
 
     /// The plain f64 formula for one layer.
     fn reference(l: &Layer) -> Vec<f64> {

@@ -1,12 +1,21 @@
-//! The encoder: fits a SCONE network to (coordinate, target) pairs with
-//! burn, on the CPU or (feature `cuda`) an NVIDIA GPU.
+//! The encoder: fits a network to (coordinate, target) pairs on the CPU or
+//! (feature `cuda`) an NVIDIA GPU.
+//!
+//! On the CPU, SCONE with the sin² mask (the default and the paper's
+//! network) trains on the crate's own engine (`host`: hand-written forward,
+//! backward and Adam over fused kernels, both cores busy); every other
+//! network trains with burn's Flex backend and autodiff, and every network
+//! trains with burn-cuda on a GPU. burn's autodiff is the reference the
+//! host engine's gradients are tested against.
 //!
 //! The public API is free of burn types so that callers need not pick a
 //! backend: [`fit`] takes a plain [`Network`] and returns one.
 
 mod fused;
+mod host;
 mod kernels;
 mod model;
+mod sgemm;
 
 pub use model::NetModel;
 
@@ -24,9 +33,9 @@ use crate::Error;
 use crate::model::{Arch, Network, init_network};
 use fused::SconeLayerOp;
 
-/// The CPU backend [`Device::Cpu`] trains on: the faster of burn's CPU
-/// backends on this workload (see [`time_step`]), with each hidden layer run
-/// as one fused operation (see `kernels`).
+/// The burn backend [`Device::Cpu`] trains networks other than SCONE sin²
+/// on: the faster of burn's CPU backends on this workload (see
+/// [`time_step`]).
 type CpuTrainBackend = Autodiff<Flex>;
 
 /// Which coordinates each step trains on.
@@ -249,12 +258,13 @@ pub use crate::device::Device;
 /// Fits `init` to `data`, calling `progress` after every step, and returns
 /// the trained network.
 ///
-/// On the CPU the same seed, input and machine give the same weights. On
-/// CUDA ([`Device::Cuda`], feature `cuda`) the pairs stay on the GPU: a
-/// full batch or a data set of at most [`DEVICE_PAIRS`] pairs is uploaded
-/// once and random batches are drawn there; larger or endless data (an
-/// SDF's fresh samples) is drawn on a background thread and uploaded batch
-/// by batch.
+/// On the CPU the same seed, input and machine give the same weights, and
+/// for SCONE sin² (the host engine) the same whatever the number of
+/// threads. On CUDA ([`Device::Cuda`], feature `cuda`) the pairs stay on
+/// the GPU: a full batch or a data set of at most [`DEVICE_PAIRS`] pairs is
+/// uploaded once and random batches are drawn there; larger or endless data
+/// (an SDF's fresh samples) is drawn on a background thread and uploaded
+/// batch by batch.
 pub fn fit(
     init: Network,
     data: &dyn TrainData,
@@ -280,14 +290,13 @@ pub fn fit(
         return Ok(init);
     }
     match device {
+        Device::Cpu if host::supports(arch) => {
+            fit_on(host::HostTrainer::new(&init), data, cfg, CPU_LOOP, progress)
+        }
         Device::Cpu => {
-            let cpu = Engine {
-                device: &Default::default(),
-                forward: model::forward_fused as Forward<_>,
-                sample_on_device: false,
-                loss_every: 1,
-            };
-            fit_on::<CpuTrainBackend>(&init, data, cfg, cpu, progress)
+            let device = Default::default();
+            let trainer = Trainer::<CpuTrainBackend>::new(&init, &device, NetModel::forward);
+            fit_on(trainer, data, cfg, CPU_LOOP, progress)
         }
         Device::Cuda => fit_cuda(&init, data, cfg, progress),
     }
@@ -315,13 +324,13 @@ fn fit_cuda(
     use burn::backend::cuda::CudaDevice;
     crate::device::cuda_device_name().map_err(Error::Device)?;
     crate::gpu::guard("training", || {
-        let cuda = Engine {
-            device: &CudaDevice::default(),
-            forward: NetModel::forward as Forward<_>,
+        let device = CudaDevice::default();
+        let trainer = Trainer::<Autodiff<Cuda>>::new(init, &device, NetModel::forward);
+        let cuda = Loop {
             sample_on_device: true,
             loss_every: GPU_LOSS_EVERY,
         };
-        fit_on::<Autodiff<Cuda>>(init, data, cfg, cuda, progress)
+        fit_on(trainer, data, cfg, cuda, progress)
     })
 }
 
@@ -341,16 +350,89 @@ fn fit_cuda(
 /// form.
 type Forward<B> = fn(&NetModel<B>, Tensor<B, 2>) -> Tensor<B, 2>;
 
-/// How [`fit_on`] runs on one backend.
-struct Engine<'a, B: AutodiffBackend> {
-    device: &'a B::Device,
-    forward: Forward<B>,
+/// How [`fit_on`] runs on one device.
+#[derive(Clone, Copy)]
+struct Loop {
     /// Random batches of indexed data are drawn on the device from pairs
     /// uploaded once, rather than gathered on the host every step.
     sample_on_device: bool,
     /// Read the loss (a device-to-host copy that waits for the device)
     /// every this many steps and at the last.
     loss_every: usize,
+}
+
+/// The CPU reads every loss and gathers batches on the host.
+const CPU_LOOP: Loop = Loop {
+    sample_on_device: false,
+    loss_every: 1,
+};
+
+/// What [`fit_on`] trains with: a model, its optimiser and where its pairs
+/// live.
+trait Stepper {
+    /// A batch of (coordinate, target) pairs where the stepper reads them.
+    type Pairs;
+    /// Pairs from host rows: `coords` `[n, in]`, `targets` `[n, out]`.
+    fn upload(&self, coords: Vec<f32>, targets: Vec<f32>) -> Self::Pairs;
+    /// `b` pairs drawn uniformly with replacement from `pool`, where they
+    /// are (for [`Loop::sample_on_device`]).
+    fn draw(&self, pool: &Self::Pairs, b: usize) -> Self::Pairs;
+    /// Seeds the generator [`Stepper::draw`] uses.
+    fn seed(&self, _seed: u64) {}
+    /// One Adam step at learning rate `lr`. With `read`, returns the loss
+    /// before the update, or an error (and no update) if it is not finite;
+    /// without, may only queue the step and return `None`.
+    fn step(&mut self, pairs: &Self::Pairs, lr: f64, read: bool) -> Result<Option<f32>, f32>;
+    /// The trained weights.
+    fn into_network(self) -> Network;
+}
+
+impl<B: AutodiffBackend> Stepper for Trainer<B> {
+    type Pairs = (Tensor<B, 2>, Tensor<B, 2>);
+
+    fn upload(&self, coords: Vec<f32>, targets: Vec<f32>) -> Self::Pairs {
+        let (d, o) = (self.arch().in_dims, self.arch().out_dims);
+        (
+            Trainer::upload(self, coords, d),
+            Trainer::upload(self, targets, o),
+        )
+    }
+
+    fn draw(&self, (x, y): &Self::Pairs, b: usize) -> Self::Pairs {
+        draw_rows(x, y, b)
+    }
+
+    fn seed(&self, seed: u64) {
+        B::seed(&self.device, seed);
+    }
+
+    fn step(&mut self, (x, y): &Self::Pairs, lr: f64, read: bool) -> Result<Option<f32>, f32> {
+        Trainer::step(self, x.clone(), y.clone(), lr, read)
+    }
+
+    fn into_network(self) -> Network {
+        Trainer::into_network(self)
+    }
+}
+
+impl Stepper for host::HostTrainer {
+    type Pairs = (Vec<f32>, Vec<f32>);
+
+    fn upload(&self, coords: Vec<f32>, targets: Vec<f32>) -> Self::Pairs {
+        (coords, targets)
+    }
+
+    fn draw(&self, _: &Self::Pairs, _: usize) -> Self::Pairs {
+        unreachable!("the host engine gathers batches on the host")
+    }
+
+    fn step(&mut self, (x, y): &Self::Pairs, lr: f64, _read: bool) -> Result<Option<f32>, f32> {
+        host::HostTrainer::step(self, x, y, lr).map(Some)
+    }
+
+    fn into_network(self) -> Network {
+        self.to_network()
+    }
 }
 
 /// The model and its optimiser on backend `B`.
@@ -375,6 +457,13 @@ impl<B: AutodiffBackend> Trainer<B> {
             optim,
             device: device.clone(),
         }
+    }
+
+    fn arch(&self) -> &Arch {
+        self.model
+            .as_ref()
+            .expect("the model is present between steps")
+            .arch()
     }
 
     /// Uploads `[rows, cols]` host values.
@@ -439,15 +528,13 @@ fn draw_rows<B: AutodiffBackend>(
     (x.clone().select(0, idx.clone()), y.clone().select(0, idx))
 }
 
-fn fit_on<B: AutodiffBackend>(
-    init: &Network,
+fn fit_on<S: Stepper>(
+    mut trainer: S,
     data: &dyn TrainData,
     cfg: &TrainConfig,
-    engine: Engine<'_, B>,
+    how: Loop,
     progress: &mut dyn FnMut(&StepReport),
 ) -> Result<Network, Error> {
-    let mut trainer = Trainer::<B>::new(init, engine.device, engine.forward);
-    let (d, o) = (data.in_dims(), data.out_dims());
     let batch = match (cfg.batch, data.pair_count()) {
         (Batch::Random(b), Some(len)) if b >= len => None,
         (Batch::Random(b), _) => Some(b),
@@ -456,25 +543,21 @@ fn fit_on<B: AutodiffBackend>(
     // Pairs uploaded once: every pair for a full batch, or the pool a
     // device draws random batches from.
     let resident = batch.is_none()
-        || (engine.sample_on_device && data.pair_count().is_some_and(|n| n <= DEVICE_PAIRS));
+        || (how.sample_on_device && data.pair_count().is_some_and(|n| n <= DEVICE_PAIRS));
     let pairs = if resident {
         let (mut coords, mut targets) = (Vec::new(), Vec::new());
         data.all(&mut coords, &mut targets)?;
-        if engine.sample_on_device {
-            B::seed(engine.device, cfg.seed);
+        if how.sample_on_device {
+            trainer.seed(cfg.seed);
         }
-        Some((trainer.upload(coords, d), trainer.upload(targets, o)))
+        Some(trainer.upload(coords, targets))
     } else {
         None
     };
-    let mut step = |trainer: &mut Trainer<B>,
-                    t: usize,
-                    x: Tensor<B, 2>,
-                    y: Tensor<B, 2>|
-     -> Result<(), Error> {
+    let mut step = |trainer: &mut S, t: usize, pairs: &S::Pairs| -> Result<(), Error> {
         let lr = cfg.lr_at(t);
-        let read = (t + 1).is_multiple_of(engine.loss_every) || t + 1 == cfg.iterations;
-        let loss = trainer.step(x, y, lr, read).map_err(|v| {
+        let read = (t + 1).is_multiple_of(how.loss_every) || t + 1 == cfg.iterations;
+        let loss = trainer.step(pairs, lr, read).map_err(|v| {
             Error::Train(format!(
                 "the loss became {v} at step {}; try a lower learning rate",
                 t + 1
@@ -489,15 +572,15 @@ fn fit_on<B: AutodiffBackend>(
         Ok(())
     };
     match (pairs, batch) {
-        (Some((x, y)), None) => {
+        (Some(all), None) => {
             for t in 0..cfg.iterations {
-                step(&mut trainer, t, x.clone(), y.clone())?;
+                step(&mut trainer, t, &all)?;
             }
         }
-        (Some((x, y)), Some(b)) => {
+        (Some(pool), Some(b)) => {
             for t in 0..cfg.iterations {
-                let (xb, yb) = draw_rows(&x, &y, b);
-                step(&mut trainer, t, xb, yb)?;
+                let drawn = trainer.draw(&pool, b);
+                step(&mut trainer, t, &drawn)?;
             }
         }
         (None, Some(b)) => {
@@ -520,8 +603,8 @@ fn fit_on<B: AutodiffBackend>(
                     let (c, y) = rx
                         .recv()
                         .map_err(|_| Error::Train("the batch sampler stopped".into()))?;
-                    let (x, y) = (trainer.upload(c, d), trainer.upload(y, o));
-                    step(&mut trainer, t, x, y)?;
+                    let pairs = trainer.upload(c, y);
+                    step(&mut trainer, t, &pairs)?;
                 }
                 Ok(())
             })?;
@@ -543,7 +626,8 @@ pub enum CpuBackend {
 /// How the hidden layers of a timed step are computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layers {
-    /// One fused autodiff operation per hidden layer (what [`fit`] uses).
+    /// One fused autodiff operation per hidden layer (the CPU encoder's
+    /// engine before the host engine; kept to measure against it).
     Fused,
     /// burn's own tensor operations ([`NetModel::forward`]).
     Plain,
@@ -597,13 +681,7 @@ fn time_step_on<B: AutodiffBackend>(
     warm_up: usize,
 ) -> f64 {
     let net = init_network(arch, 0);
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let coords = (0..points * arch.in_dims)
-        .map(|_| rng.random_range(-1f32..1.0))
-        .collect();
-    let targets = (0..points * arch.out_dims)
-        .map(|_| rng.random_range(-1f32..1.0))
-        .collect();
+    let (coords, targets) = random_pairs(arch, points);
     let mut trainer = Trainer::<B>::new(&net, device, forward);
     let x = trainer.upload(coords, arch.in_dims);
     let y = trainer.upload(targets, arch.out_dims);
@@ -618,6 +696,37 @@ fn time_step_on<B: AutodiffBackend>(
         let _ = trainer.step(x.clone(), y.clone(), 1e-6, r + 1 == reps);
     }
     start.elapsed().as_secs_f64() / reps.max(1) as f64
+}
+
+/// Mean seconds per full-batch training step (forward, backward, Adam) of
+/// `arch` on `points` random pairs with the CPU engine [`fit`] uses for it
+/// (the host engine for SCONE sin², burn's Flex backend with fused layers
+/// otherwise), over `reps` steps after one warm-up.
+pub fn time_step_encoder(arch: &Arch, points: usize, reps: usize) -> f64 {
+    if !host::supports(arch) {
+        return time_step(arch, points, CpuBackend::Flex, Layers::Fused, reps);
+    }
+    let (coords, targets) = random_pairs(arch, points);
+    let mut trainer = host::HostTrainer::new(&init_network(arch, 0));
+    let pairs = (coords, targets);
+    let _ = Stepper::step(&mut trainer, &pairs, 1e-6, true);
+    let start = Instant::now();
+    for _ in 0..reps {
+        let _ = Stepper::step(&mut trainer, &pairs, 1e-6, true);
+    }
+    start.elapsed().as_secs_f64() / reps.max(1) as f64
+}
+
+/// `points` random (coordinate, target) pairs for `arch`, in [−1, 1].
+fn random_pairs(arch: &Arch, points: usize) -> (Vec<f32>, Vec<f32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let coords = (0..points * arch.in_dims)
+        .map(|_| rng.random_range(-1f32..1.0))
+        .collect();
+    let targets = (0..points * arch.out_dims)
+        .map(|_| rng.random_range(-1f32..1.0))
+        .collect();
+    (coords, targets)
 }
 
 /// [`time_step`] on the first CUDA device: mean seconds per full-batch

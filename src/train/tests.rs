@@ -129,8 +129,9 @@ fn gradients<B: AutodiffBackend>(
     let device = Default::default();
     let model = NetModel::<B>::from_network(net, &device);
     let n = IndexedData::len(data);
-    let x = Tensor::<B, 2>::from_data(TensorData::new(data.coords.clone(), [n, 2]), &device);
-    let y = Tensor::<B, 2>::from_data(TensorData::new(data.targets.clone(), [n, 3]), &device);
+    let (d, c) = (net.arch.in_dims, net.arch.out_dims);
+    let x = Tensor::<B, 2>::from_data(TensorData::new(data.coords.clone(), [n, d]), &device);
+    let y = Tensor::<B, 2>::from_data(TensorData::new(data.targets.clone(), [n, c]), &device);
     let grads = forward(&model, x).sub(y).square().mean().backward();
     // Fixed tensors have no gradient and are left out.
     net.arch
@@ -173,6 +174,135 @@ fn fused_gradients_match_autodiff() {
                 "{name}: ndarray {nd}, flex {f}"
             );
         }
+    }
+}
+
+/// `n` random pairs for `arch`, coordinates and targets in [−1, 1].
+fn random_data(arch: &Arch, n: usize, seed: u64) -> GridData {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (d, c) = (arch.in_dims, arch.out_dims);
+    let coords = (0..n * d).map(|_| rng.random_range(-1f32..1.0)).collect();
+    let targets = (0..n * c).map(|_| rng.random_range(-1f32..1.0)).collect();
+    GridData::new(coords, targets, d, c).unwrap()
+}
+
+#[test]
+fn host_gradients_match_autodiff() {
+    // An image network on a grid, and a 3D one on more rows than one
+    // summed block of the weight gradients (so partial sums are combined).
+    let image = Arch::scone(2, 3, 4, 32, 30.0, vec![60.0, 30.0, 10.0], Mask::Sin2);
+    let shape = Arch::scone(3, 1, 3, 8, 30.0, vec![40.0, 20.0], Mask::Sin2);
+    let cases = [
+        (image.clone(), pattern(40)),
+        (shape.clone(), random_data(&shape, 40_000, 5)),
+    ];
+    for (arch, data) in cases {
+        let net = init_network(&arch, 3);
+        let plain = gradients::<Autodiff<Flex>>(&net, &data, NetModel::forward);
+        let mut host = host::HostTrainer::new(&net);
+        let loss = host.loss_and_grads(&data.coords, &data.targets);
+        let expected = {
+            let model = NetModel::<Flex>::from_network(&net, &Default::default());
+            let n = data.targets.len() / arch.out_dims;
+            let x = Tensor::<Flex, 2>::from_data(
+                TensorData::new(data.coords.clone(), [n, arch.in_dims]),
+                &Default::default(),
+            );
+            let pred = model.forward(x).into_data().to_vec::<f32>().unwrap();
+            pred.iter()
+                .zip(&data.targets)
+                .map(|(p, t)| ((p - t) as f64).powi(2))
+                .sum::<f64>()
+                / pred.len() as f64
+        };
+        assert!(
+            (loss as f64 - expected).abs() <= 1e-5 * expected,
+            "loss {loss} vs {expected}"
+        );
+        let got = host.grads();
+        assert_eq!(got.len(), plain.len());
+        for ((name, p), (host_name, h)) in plain.iter().zip(&got) {
+            assert_eq!(name, host_name);
+            let scale = p.iter().fold(0f32, |m, v| m.max(v.abs()));
+            assert!(scale > 0.0, "{name} has no gradient");
+            for (p, h) in p.iter().zip(h) {
+                assert!(
+                    (p - h).abs() <= 1e-4 * scale,
+                    "{name}: autodiff {p}, host {h}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn host_adam_matches_the_formula() {
+    // At the first step Adam's bias-corrected moments are g and g², so every
+    // parameter moves by lr · g / (|g| + ε).
+    let arch = small_arch(3);
+    let net = init_network(&arch, 4);
+    let data = pattern(8);
+    let mut host = host::HostTrainer::new(&net);
+    host.loss_and_grads(&data.coords, &data.targets);
+    let grads = host.grads();
+    let lr = 1e-3;
+    host.step(&data.coords, &data.targets, lr).unwrap();
+    let before = host::HostTrainer::new(&net).to_network();
+    let after = host.to_network();
+    let (mut checked, mut moved) = (0, 0);
+    for ((b, a), (name, g)) in before.tensors.iter().zip(&after.tensors).zip(&grads) {
+        // Both in the file's layout; the gradients in [in, out].
+        let cols = if b.shape.len() == 2 { b.shape[1] } else { 1 };
+        let rows = b.data.len() / cols;
+        for r in 0..rows {
+            for c in 0..cols {
+                let g = g[c * rows + r];
+                let expected = b.data[r * cols + c] - (lr as f32) * g / (g.abs() + 1e-8);
+                let got = a.data[r * cols + c];
+                assert!(
+                    (got - expected).abs() <= 1e-6 * (1.0 + expected.abs()),
+                    "{name}: {got} vs {expected}"
+                );
+                checked += 1;
+                moved += (got != b.data[r * cols + c]) as usize;
+            }
+        }
+    }
+    assert_eq!(checked, arch.parameter_count());
+    assert!(moved * 10 > checked * 9, "only {moved} of {checked} moved");
+}
+
+#[test]
+fn host_fits_do_not_depend_on_the_thread_count() {
+    let arch = Arch::scone(2, 3, 4, 64, 30.0, vec![60.0, 30.0, 10.0], Mask::Sin2);
+    // More rows than one summed block, random batches and a full batch.
+    let data = random_data(&arch, 40_000, 6);
+    let run = |threads: usize, batch: Batch| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let cfg = TrainConfig {
+            iterations: 3,
+            batch,
+            ..small_config()
+        };
+        pool.install(|| {
+            fit(
+                init_network(&arch, 2),
+                &data,
+                &cfg,
+                Device::Cpu,
+                &mut |_| {},
+            )
+        })
+        .unwrap()
+    };
+    for batch in [Batch::Full, Batch::Random(20_000)] {
+        let one = run(1, batch);
+        assert_eq!(one, run(2, batch), "{batch:?}");
+        assert_eq!(one, run(3, batch), "{batch:?}");
+        assert_ne!(one, init_network(&arch, 2));
     }
 }
 
@@ -345,6 +475,8 @@ fn step_times() {
         ("h128 l4", preset(128), 65_536),
     ];
     for (name, arch, points) in cases {
+        let t = time_step_encoder(&arch, points, 5);
+        println!("{name:8} {points:6} points  host engine: {t:.4} s/step");
         for backend in [CpuBackend::Flex, CpuBackend::NdArray] {
             for fused in [true, false] {
                 let reps = if fused { 5 } else { 2 };
