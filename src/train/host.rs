@@ -3,10 +3,11 @@
 //! and Adam written out by hand over host buffers, without an autodiff
 //! graph.
 //!
-//! Each hidden layer runs the fused kernels of [`super::kernels`] (matrix
-//! products through `gemm` on every core, the sines, cosines and mask
-//! product in one vectorised pass over cache-sized tasks of rows); the
-//! output layer, the loss and Adam are short loops over the same buffers.
+//! Each hidden layer runs the fused kernels of [`super::kernels`] (each
+//! task of rows computes its matrix product and then, while it is in
+//! cache, its sines, cosines and mask product in one vectorised pass; one
+//! task per core); the output layer, the loss and Adam are short loops over
+//! the same buffers.
 //! Every activation buffer is kept from one step to the next, so a step
 //! allocates almost nothing. burn's autodiff of [`super::NetModel::forward`]
 //! computes the same gradients (a test holds them together) and stays the

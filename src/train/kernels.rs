@@ -6,14 +6,15 @@
 //! a layer into one pass forward and one backward, with the decoder's
 //! branch-free sine ([`crate::decode::fastmath`]: the forward pass computes
 //! the same sines the decoder does, and the backward pass its `sin_cos_k`
-//! twin), and run the matrix products through `gemm` on all cores.
+//! twin), and keep both cores busy on the matrix products.
 //!
 //! Each pass runs over tasks of [`ROWS_PER_TASK`] rows, one task per core at
-//! a time: the forward pass computes a task's `z·wm` with a single-threaded
-//! `gemm` and applies the sines to it while it is still in cache, and the
-//! backward pass likewise computes a task's `dp · wmᵀ` right after its `dp`.
-//! On this network's shapes that measured faster than `gemm`'s own
-//! threading (whose split of a few hundred columns left a core idle).
+//! a time: the forward pass computes a task's `z·wm` with the
+//! single-threaded product of [`super::sgemm`] and applies the sines to it
+//! while it is still in cache, and the backward pass likewise computes a
+//! task's `dp · wmᵀ` right after its `dp`. On this network's shapes that
+//! measured faster than `gemm`'s own threading (whose split of a few
+//! hundred columns left a core idle).
 //!
 //! Results do not depend on the number of threads: rows are split into tasks
 //! and blocks of a fixed size, per-task partial sums are added in task
