@@ -20,6 +20,7 @@
 use rayon::prelude::*;
 
 use super::kernels::{self, Layer, ParamGrads};
+use super::model::transposed;
 use crate::model::{Arch, Family, Mask, Network, Tensor as PlainTensor};
 
 /// Adam's hyperparameters, as [`super::Trainer`] configures burn's.
@@ -107,14 +108,7 @@ impl HostTrainer {
         for t in &net.tensors {
             spans.push((params.len(), t.data.len()));
             if t.shape.len() == 2 {
-                let (rows, cols) = (t.shape[0], t.shape[1]);
-                let start = params.len();
-                params.resize(start + rows * cols, 0.0);
-                for r in 0..rows {
-                    for c in 0..cols {
-                        params[start + c * rows + r] = t.data[r * cols + c];
-                    }
-                }
+                params.extend(transposed(&t.data, t.shape[0], t.shape[1]));
             } else {
                 params.extend_from_slice(&t.data);
             }
@@ -161,14 +155,7 @@ impl HostTrainer {
             .map(|(spec, &(start, len))| {
                 let src = &flat[start..start + len];
                 let data = if spec.shape.len() == 2 {
-                    let (rows, cols) = (spec.shape[0], spec.shape[1]);
-                    let mut data = vec![0f32; len];
-                    for c in 0..cols {
-                        for r in 0..rows {
-                            data[r * cols + c] = src[c * rows + r];
-                        }
-                    }
-                    data
+                    transposed(src, spec.shape[1], spec.shape[0])
                 } else {
                     src.to_vec()
                 };

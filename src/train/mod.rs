@@ -680,41 +680,44 @@ fn time_step_on<B: AutodiffBackend>(
     (device, forward): (&B::Device, Forward<B>),
     warm_up: usize,
 ) -> f64 {
-    let net = init_network(arch, 0);
+    let trainer = Trainer::<B>::new(&init_network(arch, 0), device, forward);
+    time_steps(trainer, arch, points, reps, warm_up)
+}
+
+/// Mean seconds per full-batch step of `trainer` on `points` random pairs
+/// for `arch`, over `reps` steps after `warm_up` untimed ones.
+fn time_steps<S: Stepper>(
+    mut trainer: S,
+    arch: &Arch,
+    points: usize,
+    reps: usize,
+    warm_up: usize,
+) -> f64 {
     let (coords, targets) = random_pairs(arch, points);
-    let mut trainer = Trainer::<B>::new(&net, device, forward);
-    let x = trainer.upload(coords, arch.in_dims);
-    let y = trainer.upload(targets, arch.out_dims);
+    let pairs = trainer.upload(coords, targets);
     // Small learning rate: the weights must stay finite however many steps
     // are timed. Warm-up steps let a GPU compile and tune its kernels. The
     // loss is read (which waits for the device) only after the last step.
     for _ in 0..warm_up {
-        let _ = trainer.step(x.clone(), y.clone(), 1e-6, true);
+        let _ = trainer.step(&pairs, 1e-6, true);
     }
     let start = Instant::now();
     for r in 0..reps {
-        let _ = trainer.step(x.clone(), y.clone(), 1e-6, r + 1 == reps);
+        let _ = trainer.step(&pairs, 1e-6, r + 1 == reps);
     }
     start.elapsed().as_secs_f64() / reps.max(1) as f64
 }
 
 /// Mean seconds per full-batch training step (forward, backward, Adam) of
 /// `arch` on `points` random pairs with the CPU engine [`fit`] uses for it
-/// (the host engine for SCONE sin², burn's Flex backend with fused layers
-/// otherwise), over `reps` steps after one warm-up.
+/// (the host engine for SCONE sin², burn's Flex backend otherwise), over
+/// `reps` steps after one warm-up.
 pub fn time_step_encoder(arch: &Arch, points: usize, reps: usize) -> f64 {
     if !host::supports(arch) {
-        return time_step(arch, points, CpuBackend::Flex, Layers::Fused, reps);
+        return time_step(arch, points, CpuBackend::Flex, Layers::Plain, reps);
     }
-    let (coords, targets) = random_pairs(arch, points);
-    let mut trainer = host::HostTrainer::new(&init_network(arch, 0));
-    let pairs = (coords, targets);
-    let _ = Stepper::step(&mut trainer, &pairs, 1e-6, true);
-    let start = Instant::now();
-    for _ in 0..reps {
-        let _ = Stepper::step(&mut trainer, &pairs, 1e-6, true);
-    }
-    start.elapsed().as_secs_f64() / reps.max(1) as f64
+    let trainer = host::HostTrainer::new(&init_network(arch, 0));
+    time_steps(trainer, arch, points, reps, 1)
 }
 
 /// `points` random (coordinate, target) pairs for `arch`, in [−1, 1].

@@ -30,13 +30,7 @@ pub struct NetModel<B: Backend> {
 fn upload<B: Backend>(t: &PlainTensor, fixed: bool, device: &B::Device) -> Param<Tensor<B, 2>> {
     let (data, shape) = if t.shape.len() == 2 {
         let (rows, cols) = (t.shape[0], t.shape[1]);
-        let mut data = vec![0f32; rows * cols];
-        for r in 0..rows {
-            for c in 0..cols {
-                data[c * rows + r] = t.data[r * cols + c];
-            }
-        }
-        (data, [cols, rows])
+        (transposed(&t.data, rows, cols), [cols, rows])
     } else {
         (t.data.clone(), [1, t.data.len()])
     };
@@ -64,6 +58,18 @@ fn product<B: Backend>(z: Tensor<B, 2>, w: Tensor<B, 2>) -> Tensor<B, 2> {
     )
 }
 
+/// The row-major `[cols, rows]` transpose of row-major `[rows, cols]` data.
+pub(crate) fn transposed(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    assert_eq!(data.len(), rows * cols, "matrix shape");
+    let mut out = vec![0f32; rows * cols];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = data[r * cols + c];
+        }
+    }
+    out
+}
+
 /// Inverse of [`upload`].
 fn download<B: Backend>(name: &str, shape: &[usize], t: &Param<Tensor<B, 2>>) -> PlainTensor {
     let src = t
@@ -72,14 +78,7 @@ fn download<B: Backend>(name: &str, shape: &[usize], t: &Param<Tensor<B, 2>>) ->
         .to_vec::<f32>()
         .expect("parameters are f32");
     let data = if shape.len() == 2 {
-        let (rows, cols) = (shape[0], shape[1]);
-        let mut data = vec![0f32; rows * cols];
-        for c in 0..cols {
-            for r in 0..rows {
-                data[r * cols + c] = src[c * rows + r];
-            }
-        }
-        data
+        transposed(&src, shape[1], shape[0])
     } else {
         src
     };
