@@ -1,5 +1,5 @@
 //! Where networks are trained and evaluated: the CPU, or (feature `cuda`)
-//! an NVIDIA GPU through burn-cuda (see docs/gpu.md).
+//! an NVIDIA GPU (see docs/gpu.md).
 //!
 //! A build without the feature still parses `--device`: `auto` then means
 //! the CPU, and `cuda` is an error that says how to get CUDA support.

@@ -12,10 +12,15 @@
 //!   which `tools/reference/setup.sh` creates); `--no-torch` skips it;
 //! - `--burn-ops`: also time a step with burn's own operations (slow);
 //! - `--cuda-steps 65536,393216` (feature `cuda`): only time one training
-//!   step of the paper model on the GPU at each number of coordinates, over
-//!   `--reps` steps after three warm-up steps, printing one line
-//!   `step_time engine=burn-cuda points=N seconds=S` each
-//!   (tools/gpu_check.sh reads them).
+//!   step of the paper model on the GPU at each number of coordinates:
+//!   three warm-up steps one by one (`warm_up ... step=K seconds=S`; the
+//!   first compiles and tunes the kernels), then `--reps` steps queued
+//!   and `--reps` steps each waited for, printing
+//!   `step_time engine=E points=N seconds=S synced=T`
+//!   (tools/gpu_check.sh reads them), for scone's CUDA engine in f32 and
+//!   in tf32 (`engine=scone-cuda-f32`, `scone-cuda-tf32`), and with
+//!   `--cuda-burn` also for burn-cuda (`engine=burn-cuda`; its first step
+//!   compiles and tunes kernels for minutes).
 //!
 //! Each speed is printed next to a ceiling measured in the same run.
 
@@ -35,6 +40,7 @@ struct Options {
     kodak: PathBuf,
     reps: usize,
     cuda_steps: Vec<usize>,
+    cuda_burn: bool,
     python: Option<PathBuf>,
     burn_ops: bool,
 }
@@ -50,6 +56,7 @@ fn options() -> Options {
         kodak: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/kodak")),
         reps: 3,
         cuda_steps: Vec::new(),
+        cuda_burn: false,
         python: Some(PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tools/reference/.venv/bin/python"
@@ -81,6 +88,7 @@ fn options() -> Options {
             "--python" => o.python = Some(PathBuf::from(args.next().expect("--python PATH"))),
             "--no-torch" => o.python = None,
             "--burn-ops" => o.burn_ops = true,
+            "--cuda-burn" => o.cuda_burn = true,
             other => panic!("unknown option {other}"),
         }
     }
@@ -111,13 +119,32 @@ fn cuda_steps(o: &Options) {
             std::process::exit(1);
         }
     }
-    for &points in &o.cuda_steps {
-        match scone::train::time_step_cuda(&arch, points, o.reps) {
-            Ok(secs) => println!("step_time engine=burn-cuda points={points} seconds={secs:.6}"),
-            Err(e) => {
-                eprintln!("bench: {e}");
-                std::process::exit(1);
+    let fail = |e: scone::Error| -> ! {
+        eprintln!("bench: {e}");
+        std::process::exit(1);
+    };
+    use scone::gpu::engine::Math;
+    use scone::train::CudaEngine;
+    let mut engines = vec![
+        ("scone-cuda-f32", CudaEngine::Scone(Math::F32)),
+        ("scone-cuda-tf32", CudaEngine::Scone(Math::Tf32)),
+    ];
+    if o.cuda_burn {
+        engines.push(("burn-cuda", CudaEngine::Burn));
+    }
+    for (name, engine) in engines {
+        for &points in &o.cuda_steps {
+            let mut timer =
+                scone::train::CudaStepTimer::new(&arch, points, engine).unwrap_or_else(|e| fail(e));
+            for k in 1..=3 {
+                let secs = timer.time(1, true).unwrap_or_else(|e| fail(e));
+                println!("warm_up engine={name} points={points} step={k} seconds={secs:.3}");
             }
+            let queued = timer.time(o.reps, false).unwrap_or_else(|e| fail(e));
+            let synced = timer.time(o.reps, true).unwrap_or_else(|e| fail(e));
+            println!(
+                "step_time engine={name} points={points} seconds={queued:.6} synced={synced:.6}"
+            );
         }
     }
 }

@@ -15,16 +15,18 @@
 # to $GPU_CHECK_OUT/gpu-check.md (default .gpu/results):
 #   1. the card, driver and CUDA versions;
 #   2. the CUDA tests (tests/cuda.rs: GPU against CPU);
-#   3. a fit of kodim23 with the paper preset (10k full-batch steps) and
+#   3. one training step of the paper model on 65,536 and 393,216
+#      coordinates: scone's CUDA engine in f32 and tf32 against PyTorch
+#      eager (f32 and tf32) and torch.compile (tf32) from
+#      tools/reference/step_time.py, same card;
+#   4. a fit of kodim23 with the paper preset (10k full-batch steps) and
 #      SCONE, alone on the GPU: PSNR, SSIM and wall time next to Table 2;
-#   4. one training step of the paper model on 65,536 and 393,216
-#      coordinates: burn-cuda against PyTorch eager (f32 and tf32) and
-#      torch.compile (tf32) from tools/reference/step_time.py, same card;
 #   5. decoding the paper-size vector at 3840×2560 on the GPU and the CPU,
 #      with their largest difference; extracting a 512³ mesh from a bunny
 #      SDF (paper 3D network, briefly trained) on the GPU;
-#   6. the other fits of kodim01, kodim05 and kodim23 with SCONE and SIREN,
-#      GPU_CHECK_PARALLEL (default 5) at a time.
+#   6. the other fits, one at a time: kodim23 with SCONE in f32 (what tf32
+#      costs), kodim01 and kodim05 with SCONE, and the three with SIREN
+#      (which trains with burn-cuda).
 # GPU_CHECK_DEADLINE (seconds, default 470) bounds the fits: one still
 # running then is stopped and the table says so. GPU_CHECK_ITERATIONS
 # overrides the 10,000 steps.
@@ -48,9 +50,9 @@ for line in sys.stdin:
   for b in target/release/scone target/release/examples/bench "$tests"; do
     strip -o "$pack/$(basename "$b" | sed 's/-[0-9a-f]*$//')" "$b"
   done
-  mv "$pack/cuda" "$bin/cuda-tests"
+  mv "$pack/cuda" "$pack/cuda-tests"
   # Compressed, the three binaries travel in under 64 MiB together.
-  xz -f -T0 -6 "$bin/scone" "$bin/bench" "$bin/cuda-tests"
+  xz -f -T0 -6 "$pack/scone" "$pack/bench" "$pack/cuda-tests"
   for i in kodim01 kodim05 kodim23; do cp ../shared/data/kodak/$i.png "$pack/data/"; done
   cp ../shared/data/meshes/bunny.obj "$pack/data/"
   du -sh "$pack"
@@ -105,48 +107,13 @@ tests_rc=${PIPESTATUS[0]}
 say '```'
 say "CUDA tests exit status: $tests_rc ($(elapsed) s into the run)"
 
-parallel=${GPU_CHECK_PARALLEL:-5}
-say ""
-say "## Paper preset fits ($iterations full-batch steps, 768×512)"
-say ""
-say "kodim23 with SCONE runs alone; the other fits then run $parallel at a time"
-say "on the same GPU (their wall times include that sharing). A fit still"
-say "running at the deadline is stopped and marked so."
-say ""
-say "| image | network | PSNR dB (paper) | SSIM | wall s |"
-say "| --- | --- | --- | --- | --- |"
-declare -A paper=([kodim01-scone]=36.41 [kodim05-scone]=35.80 [kodim23-scone]=43.59
-                  [kodim01-siren]=33.04 [kodim05-siren]=34.47 [kodim23-siren]=42.71)
-fit() {  # fit JOB: one line of the table into $work/JOB.row
-  local job=$1 img=${1%-*} arch=${1#*-} t0 line wall psnr ssim left
-  left=$((deadline - $(date +%s)))
-  if [ "$left" -lt 30 ]; then
-    echo "| $img | $arch | not run: the deadline had passed | | |" >"$work/$job.row"
-    return
-  fi
-  t0=$(date +%s.%N)
-  line=$(timeout "$left" "$bin/scone" encode "$pack/data/$img.png" -o "$work/$job.scone" --preset paper \
-    --arch "$arch" --iterations "$iterations" --device cuda 2>&1; echo "exit $?")
-  wall=$(since "$t0")
-  psnr=$(echo "$line" | sed -n 's/.*PSNR \([0-9.]*\) dB.*/\1/p')
-  ssim=$(echo "$line" | sed -n 's/.*SSIM \([0-9.]*\).*/\1/p')
-  if [ -n "$psnr" ]; then
-    echo "| $img | $arch | $psnr (${paper[$job]}) | $ssim | $wall |" >"$work/$job.row"
-  else
-    echo "| $img | $arch | failed or stopped at the deadline after $wall s: $(echo "$line" | tr '\n' ' ' | cut -c1-160) | | |" >"$work/$job.row"
-  fi
-}
-fit kodim23-scone
-cat "$work/kodim23-scone.row" | tee -a "$report"
-say "($(elapsed) s into the run)"
-
 say ""
 say "## One training step of the paper model (5×250 SCONE, 192,753 parameters)"
 say ""
-timeout 120 "$bin/bench" --cuda-steps 65536,393216 --reps 20 2>&1 | tee "$out/steps.txt"
-(cd tools/reference && timeout 180 python3 step_time.py --device cuda --points 65536,393216 \
+timeout 90 "$bin/bench" --cuda-steps 65536,393216 --reps 20 2>&1 | tee "$out/steps.txt"
+(cd tools/reference && timeout 150 python3 step_time.py --device cuda --points 65536,393216 \
   --reps 20 --modes eager,eager-tf32,compile-tf32) 2>&1 | tee -a "$out/steps.txt"
-python3 - "$out/steps.txt" <<'EOF' | tee -a "$report"
+python3 - "$out/steps.txt" <<'EOF2' | tee -a "$report"
 import re, sys
 t = {}
 for line in open(sys.argv[1]):
@@ -154,20 +121,56 @@ for line in open(sys.argv[1]):
         kv = dict(p.split("=") for p in line.split()[1:])
         t[(kv.get("engine") or "torch " + kv["mode"], int(kv["points"]))] = float(kv["seconds"])
 points = sorted({p for _, p in t})
-engines = ["burn-cuda"] + [e for e in dict.fromkeys(e for e, _ in t) if e != "burn-cuda"]
-print("| engine | " + " | ".join(f"{p:,} coords: ms/step (burn-cuda ÷ it)" for p in points) + " |")
+engines = list(dict.fromkeys(e for e, _ in t))
+ours = [e for e in engines if not e.startswith("torch")]
+print("| engine | " + " | ".join(f"{p:,} coords: ms/step" for p in points) + " |")
 print("| --- |" + " --- |" * len(points))
 for e in engines:
-    cells = []
-    for p in points:
-        if (e, p) not in t:
-            cells.append("—")
-            continue
-        ms = 1e3 * t[(e, p)]
-        base = t.get(("burn-cuda", p))
-        cells.append(f"{ms:.2f}" + (f" ({base / t[(e, p)]:.2f})" if base and e != "burn-cuda" else ""))
-    print(f"| {e} | " + " | ".join(cells) + " |")
-EOF
+    print(f"| {e} | " + " | ".join(f"{1e3 * t[(e, p)]:.2f}" if (e, p) in t else "—" for p in points) + " |")
+print()
+print("| ratio | " + " | ".join(f"{p:,} coords" for p in points) + " |")
+print("| --- |" + " --- |" * len(points))
+for e in ours:
+    for base in ("torch eager", "torch compile-tf32"):
+        cells = [f"{t[(e, p)] / t[(base, p)]:.2f}" if (e, p) in t and (base, p) in t else "—" for p in points]
+        print(f"| {e} ÷ {base} | " + " | ".join(cells) + " |")
+EOF2
+say "($(elapsed) s into the run)"
+
+say ""
+say "## Paper preset fits ($iterations full-batch steps, 768×512)"
+say ""
+say "One fit at a time on the GPU, in tf32 (SCONE_CUDA_MATH=tf32; IEEE f32 is"
+say "the default). A fit still running at the deadline is stopped and marked"
+say "so."
+say ""
+say "| image | network | math | PSNR dB (paper) | SSIM | wall s |"
+say "| --- | --- | --- | --- | --- | --- |"
+declare -A paper=([kodim01-scone]=36.41 [kodim05-scone]=35.80 [kodim23-scone]=43.59
+                  [kodim01-siren]=33.04 [kodim05-siren]=34.47 [kodim23-siren]=42.71)
+fit() {  # fit JOB MATH: one line of the table into $work/JOB-MATH.row
+  local job=$1 math=$2 img=${1%-*} arch=${1#*-} t0 line wall psnr ssim left
+  local row=$work/$job-$math.row
+  left=$((deadline - $(date +%s)))
+  if [ "$left" -lt 20 ]; then
+    echo "| $img | $arch | $math | not run: the deadline had passed | | |" >"$row"
+    return
+  fi
+  t0=$(date +%s.%N)
+  line=$(SCONE_CUDA_MATH=$math timeout "$left" "$bin/scone" encode "$pack/data/$img.png" \
+    -o "$work/$job-$math.scone" --preset paper --arch "$arch" --iterations "$iterations" --device cuda 2>&1
+    echo "exit $?")
+  wall=$(since "$t0")
+  psnr=$(echo "$line" | sed -n 's/.*PSNR \([0-9.]*\) dB.*/\1/p')
+  ssim=$(echo "$line" | sed -n 's/.*SSIM \([0-9.]*\).*/\1/p')
+  if [ -n "$psnr" ]; then
+    echo "| $img | $arch | $math | $psnr (${paper[$job]}) | $ssim | $wall |" >"$row"
+  else
+    echo "| $img | $arch | $math | failed or stopped at the deadline after $wall s: $(echo "$line" | tr '\n' ' ' | cut -c1-160) | | |" >"$row"
+  fi
+}
+fit kodim23-scone tf32
+tee -a "$report" <"$work/kodim23-scone-tf32.row"
 say "($(elapsed) s into the run)"
 
 say ""
@@ -179,36 +182,35 @@ for dev in cuda cpu; do
   timeout 90 "$bin/scone" decode "$vec" --width 3840 --depth 16 -o "$work/4k-$dev.png" --device $dev || say "decode on $dev failed"
   say "- 3840×2560 decode of the paper-size network on $dev: $(since "$t0") s"
 done
-python3 - "$work/4k-cuda.png" "$work/4k-cpu.png" <<'EOF' | tee -a "$report"
+python3 - "$work/4k-cuda.png" "$work/4k-cpu.png" <<'EOF2' | tee -a "$report"
 import sys
 import numpy as np
 from PIL import Image
 a, b = (np.asarray(Image.open(p)).astype(np.float64) / 65535 for p in sys.argv[1:3])
 print(f"- largest difference between them: {np.abs(a - b).max():.2e} of full scale "
       f"(network units: {2 * np.abs(a - b).max():.2e}), mean {np.abs(a - b).mean():.2e}")
-EOF
+EOF2
 rm -f "$work"/4k-*.png
 t0=$(date +%s.%N)
-timeout 120 "$bin/scone" encode "$pack/data/bunny.obj" -o "$work/bunny.scone" --preset paper --iterations 300 \
+timeout 90 "$bin/scone" encode "$pack/data/bunny.obj" -o "$work/bunny.scone" --preset paper --iterations 300 \
   --eval-resolution 64 --device cuda --quiet || say "bunny encode failed"
 say "- bunny, paper 3D network (9 layers × 240), 300 steps on the GPU: $(since "$t0") s"
 t0=$(date +%s.%N)
-mesh=$(timeout 120 "$bin/scone" mesh "$work/bunny.scone" --resolution 512 -o "$work/bunny512.ply" --device cuda 2>&1)
+mesh=$(timeout 90 "$bin/scone" mesh "$work/bunny.scone" --resolution 512 -o "$work/bunny512.ply" --device cuda 2>&1)
 say "- 512³ mesh on the GPU (134M network evaluations, marching cubes on the CPU): $(since "$t0") s: $mesh"
 rm -f "$work/bunny512.ply"
 say "($(elapsed) s into the run)"
 
 say ""
-say "### The other fits, $parallel at a time"
+say "### The other fits, one at a time, until the deadline"
 say ""
-say "| image | network | PSNR dB (paper) | SSIM | wall s |"
-say "| --- | --- | --- | --- | --- |"
-jobs=(kodim23-siren kodim01-scone kodim05-scone kodim01-siren kodim05-siren)
-for ((k = 0; k < ${#jobs[@]}; k += parallel)); do
-  for job in "${jobs[@]:k:parallel}"; do fit "$job" & done
-  wait
+say "| image | network | math | PSNR dB (paper) | SSIM | wall s |"
+say "| --- | --- | --- | --- | --- | --- |"
+for run in kodim23-scone:f32 kodim01-scone:tf32 kodim05-scone:tf32 kodim23-siren:tf32 \
+  kodim01-siren:tf32 kodim05-siren:tf32; do
+  fit "${run%:*}" "${run#*:}"
+  tee -a "$report" <"$work/${run%:*}-${run#*:}.row"
 done
-for job in "${jobs[@]}"; do cat "$work/$job.row" | tee -a "$report"; done
 say ""
 say "Whole run: $(elapsed) s."
 fitted=$(cd "$work" && ls -- *.scone 2>/dev/null)

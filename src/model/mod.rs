@@ -98,3 +98,15 @@ impl Network {
         self.tensors.iter().map(|t| t.data.len()).sum()
     }
 }
+
+/// The row-major `[cols, rows]` transpose of row-major `[rows, cols]` data.
+pub fn transposed(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    assert_eq!(data.len(), rows * cols, "matrix shape");
+    let mut out = vec![0f32; rows * cols];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = data[r * cols + c];
+        }
+    }
+    out
+}

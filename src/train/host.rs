@@ -135,7 +135,7 @@ impl HostTrainer {
 
     /// The gradients of the last [`Self::loss_and_grads`] by tensor name,
     /// laid out as [`super::NetModel`]'s parameters (matrices `[in, out]`).
-    #[cfg(test)]
+    #[cfg(any(test, feature = "cuda"))]
     pub fn grads(&self) -> Vec<(String, Vec<f32>)> {
         self.arch
             .tensor_specs()

@@ -1,12 +1,14 @@
 //! The encoder: fits a network to (coordinate, target) pairs on the CPU or
 //! (feature `cuda`) an NVIDIA GPU.
 //!
-//! On the CPU, SCONE with the sin² mask (the default and the paper's
-//! network) trains on the crate's own engine (`host`: hand-written forward,
-//! backward and Adam over fused kernels, both cores busy); every other
-//! network trains with burn's Flex backend and autodiff, and every network
-//! trains with burn-cuda on a GPU. burn's autodiff is the reference the
-//! host engine's gradients are tested against.
+//! SCONE with the sin² mask (the default and the paper's network) trains on
+//! the crate's own engines: `host` on the CPU (hand-written forward,
+//! backward and Adam over fused kernels, both cores busy) and `cuda` on a
+//! GPU (the same steps over cuBLAS and [`crate::gpu::engine`]'s kernels).
+//! Every other network trains with burn's autodiff: the Flex backend on the
+//! CPU, burn-cuda on a GPU. burn's autodiff is the reference the host
+//! engine's gradients are tested against, and the host engine the CUDA
+//! engine's.
 //!
 //! The public API is free of burn types so that callers need not pick a
 //! backend: [`fit`] takes a plain [`Network`] and returns one.
@@ -323,14 +325,19 @@ fn fit_cuda(
     use burn::backend::Cuda;
     use burn::backend::cuda::CudaDevice;
     crate::device::cuda_device_name().map_err(Error::Device)?;
+    let how = Loop {
+        sample_on_device: true,
+        loss_every: GPU_LOSS_EVERY,
+    };
     crate::gpu::guard("training", || {
+        if crate::gpu::engine::supports(&init.arch) {
+            let math = crate::gpu::engine::Math::from_env();
+            let trainer = cuda::CudaTrainer::new(init, math).map_err(Error::Device)?;
+            return fit_on(trainer, data, cfg, how, progress);
+        }
         let device = CudaDevice::default();
         let trainer = Trainer::<Autodiff<Cuda>>::new(init, &device, NetModel::forward);
-        let cuda = Loop {
-            sample_on_device: true,
-            loss_every: GPU_LOSS_EVERY,
-        };
-        fit_on(trainer, data, cfg, cuda, progress)
+        fit_on(trainer, data, cfg, how, progress)
     })
 }
 
@@ -732,25 +739,129 @@ fn random_pairs(arch: &Arch, points: usize) -> (Vec<f32>, Vec<f32>) {
     (coords, targets)
 }
 
-/// [`time_step`] on the first CUDA device: mean seconds per full-batch
-/// training step of `arch` on `points` random pairs, over `reps` steps
-/// after three warm-up steps (kernel compilation and tuning).
+/// Which CUDA engine a [`CudaStepTimer`] times.
 #[cfg(feature = "cuda")]
-pub fn time_step_cuda(arch: &Arch, points: usize, reps: usize) -> Result<f64, Error> {
-    use burn::backend::Cuda;
-    use burn::backend::cuda::CudaDevice;
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CudaEngine {
+    /// scone's own engine ([`crate::gpu::engine`]), with this math.
+    Scone(crate::gpu::engine::Math),
+    /// burn-cuda's autodiff of [`NetModel::forward`].
+    Burn,
+}
+
+#[cfg(feature = "cuda")]
+type BurnCuda = Autodiff<burn::backend::Cuda>;
+
+#[cfg(feature = "cuda")]
+enum CudaStepper {
+    Scone(Box<(cuda::CudaTrainer, cuda::DevicePairs)>),
+    Burn(Box<(Trainer<BurnCuda>, <Trainer<BurnCuda> as Stepper>::Pairs)>),
+}
+
+/// Times full-batch training steps on the first CUDA device, one call at a
+/// time, so that a caller can print each as it comes (the first steps of
+/// a process compile, and with burn-cuda tune, their kernels).
+#[cfg(feature = "cuda")]
+pub struct CudaStepTimer(CudaStepper);
+
+#[cfg(feature = "cuda")]
+impl CudaStepTimer {
+    /// Uploads a freshly initialised `arch` and `points` random pairs.
+    pub fn new(arch: &Arch, points: usize, engine: CudaEngine) -> Result<Self, Error> {
+        use burn::backend::cuda::CudaDevice;
+        crate::device::cuda_device_name().map_err(Error::Device)?;
+        let init = init_network(arch, 0);
+        let (coords, targets) = random_pairs(arch, points);
+        crate::gpu::guard("uploading the network", || {
+            Ok(Self(match engine {
+                CudaEngine::Scone(math) => {
+                    if !crate::gpu::engine::supports(arch) {
+                        return Err(Error::Parameter(
+                            "scone's CUDA engine runs SCONE sin² only".into(),
+                        ));
+                    }
+                    let trainer = cuda::CudaTrainer::new(&init, math).map_err(Error::Device)?;
+                    let pairs = trainer.upload(coords, targets);
+                    CudaStepper::Scone(Box::new((trainer, pairs)))
+                }
+                CudaEngine::Burn => {
+                    let device = CudaDevice::default();
+                    let trainer = Trainer::<Autodiff<_>>::new(&init, &device, NetModel::forward);
+                    let pairs = Stepper::upload(&trainer, coords, targets);
+                    CudaStepper::Burn(Box::new((trainer, pairs)))
+                }
+            }))
+        })
+    }
+
+    /// Mean seconds per step over `reps` steps at a tiny learning rate.
+    /// With `each`, every step's loss is read, so each step is waited
+    /// for; without, only the last one's, so the GPU is kept busy as in a
+    /// fit.
+    pub fn time(&mut self, reps: usize, each: bool) -> Result<f64, Error> {
+        fn run<S: Stepper>(s: &mut S, pairs: &S::Pairs, reps: usize, each: bool) -> f64 {
+            let start = Instant::now();
+            for r in 0..reps {
+                let _ = s.step(pairs, 1e-6, each || r + 1 == reps);
+            }
+            start.elapsed().as_secs_f64() / reps.max(1) as f64
+        }
+        crate::gpu::guard("timing a step", || {
+            Ok(match &mut self.0 {
+                CudaStepper::Scone(b) => run(&mut b.0, &b.1, reps, each),
+                CudaStepper::Burn(b) => run(&mut b.0, &b.1, reps, each),
+            })
+        })
+    }
+}
+
+/// The largest difference, relative to the largest gradient of its tensor,
+/// between the gradients and loss of scone's CUDA engine and the host
+/// engine on one batch of `points` random pairs for `arch` (SCONE sin²):
+/// `(loss relative difference, worst tensor's relative difference, its
+/// name)`. A check of the GPU engine for tests/cuda.rs.
+#[cfg(feature = "cuda")]
+#[doc(hidden)]
+pub fn cuda_gradient_check(
+    arch: &Arch,
+    points: usize,
+    math: crate::gpu::engine::Math,
+) -> Result<(f32, f32, String), Error> {
+    let init = init_network(arch, 7);
+    let (coords, targets) = random_pairs(arch, points);
+    let mut cpu = host::HostTrainer::new(&init);
+    let cpu_loss = cpu.loss_and_grads(&coords, &targets);
+    let cpu_grads = cpu.grads();
     crate::device::cuda_device_name().map_err(Error::Device)?;
-    crate::gpu::guard("timing a step", || {
-        let device = CudaDevice::default();
-        Ok(time_step_on::<Autodiff<Cuda>>(
-            arch,
-            points,
-            reps,
-            (&device, NetModel::forward as Forward<_>),
-            3,
+    crate::gpu::guard("checking gradients", || {
+        let mut gpu = cuda::CudaTrainer::new(&init, math).map_err(Error::Device)?;
+        let pairs = gpu.upload(coords, targets);
+        gpu.loss_and_grads(&pairs).map_err(Error::Device)?;
+        let gpu_loss = gpu.read_loss().map_err(Error::Device)?;
+        let flat = gpu.gradients().map_err(Error::Device)?;
+        let mut worst = (0f32, String::new());
+        let mut at = 0;
+        for (name, g) in &cpu_grads {
+            let ours = &flat[at..at + g.len()];
+            at += g.len();
+            let scale = g.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-30);
+            let diff = g
+                .iter()
+                .zip(ours)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            if diff / scale > worst.0 || diff.is_nan() {
+                worst = (diff / scale, name.clone());
+            }
+        }
+        Ok((
+            (gpu_loss - cpu_loss).abs() / cpu_loss.abs().max(1e-30),
+            worst.0,
+            worst.1,
         ))
     })
 }
 
+#[cfg(feature = "cuda")]
+mod cuda;
 #[cfg(test)]
 mod tests;

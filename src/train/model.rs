@@ -58,17 +58,7 @@ fn product<B: Backend>(z: Tensor<B, 2>, w: Tensor<B, 2>) -> Tensor<B, 2> {
     )
 }
 
-/// The row-major `[cols, rows]` transpose of row-major `[rows, cols]` data.
-pub(crate) fn transposed(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    assert_eq!(data.len(), rows * cols, "matrix shape");
-    let mut out = vec![0f32; rows * cols];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = data[r * cols + c];
-        }
-    }
-    out
-}
+pub(crate) use crate::model::transposed;
 
 /// Inverse of [`upload`].
 fn download<B: Backend>(name: &str, shape: &[usize], t: &Param<Tensor<B, 2>>) -> PlainTensor {

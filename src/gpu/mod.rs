@@ -1,17 +1,24 @@
-//! NVIDIA GPUs through burn-cuda (feature `cuda`): finding a usable
-//! device, evaluating networks on it, and turning burn-cuda's panics into
-//! errors. Training on CUDA lives with the rest of training in
-//! [`crate::train`]; see docs/gpu.md.
+//! NVIDIA GPUs (feature `cuda`): finding a usable device, evaluating
+//! networks on it (SCONE sin² with scone's own [`engine`], the others with
+//! burn-cuda), and turning GPU panics into errors. Training on CUDA lives
+//! with the rest of training in [`crate::train`]; see docs/gpu.md.
 //!
-//! burn-cuda loads libcuda and NVRTC at run time and compiles its kernels
-//! with NVRTC against CUDA's headers; without any of the three it panics
-//! at the first tensor. [`probe`] looks for all three first, so that
-//! `--device auto` can fall back to the CPU and `--device cuda` can fail
-//! with one line.
+//! Both engines load libcuda and NVRTC at run time, scone's engine cuBLAS
+//! too, and burn-cuda compiles its kernels with NVRTC against CUDA's
+//! headers; without them they fail at the first tensor. [`probe`] looks
+//! for all four first, so that `--device auto` can fall back to the CPU and
+//! `--device cuda` can fail with one line.
+
+pub mod engine;
+
+use std::sync::Mutex;
 
 use burn::backend::Cuda;
 use burn::backend::cuda::CudaDevice;
 use burn::tensor::{Tensor, TensorData};
+use cudarc::driver::PushKernelArg;
+
+use engine::{Activations, DeviceNet, Engine, Math};
 
 use crate::Error;
 use crate::decode::Evaluate;
@@ -37,6 +44,12 @@ pub(crate) fn probe() -> Result<String, String> {
     if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
         return Err(
             "NVRTC (libnvrtc), which compiles the GPU kernels, was not found; add CUDA's library folder to LD_LIBRARY_PATH".into(),
+        );
+    }
+    // SAFETY: only tries to open the cuBLAS library.
+    if !unsafe { cudarc::cublas::sys::is_culib_present() } {
+        return Err(
+            "cuBLAS (libcublas), which the GPU engine multiplies matrices with, was not found; add CUDA's library folder to LD_LIBRARY_PATH".into(),
         );
     }
     match cubecl_cuda::install::cuda_path() {
@@ -99,17 +112,32 @@ pub fn guard<T>(what: &str, f: impl FnOnce() -> Result<T, Error>) -> Result<T, E
 /// network then take about 256 MiB per buffer.
 pub const CHUNK_POINTS: usize = 1 << 18;
 
-/// A network on the first CUDA device, evaluated with burn-cuda in f32.
+/// A network on the first CUDA device, evaluated in f32: SCONE sin² with
+/// scone's own engine ([`engine`]), other networks with burn-cuda.
 ///
 /// Maps of the coordinates (2 or 3 inputs) are computed as exact f32
-/// products; wider maps are matrix products whose kernels burn-cuda's
-/// autotuner picks, which on tensor-core GPUs may round their inputs to
-/// tf32 (docs/gpu.md gives the measured agreement with [`Evaluator`]).
+/// products. The engine's wide products run in cuBLAS in IEEE f32 (never
+/// tf32 here: ω₀ = 30 times a tf32 rounding of a 250-term sum moves a
+/// mask's sine by more than the decoder's tolerance). burn-cuda's are
+/// the kernels its autotuner picks, which on tensor-core GPUs may round
+/// their inputs to tf32 (docs/gpu.md gives the measured agreement with
+/// [`Evaluator`]).
 ///
 /// [`Evaluator`]: crate::decode::Evaluator
-pub struct CudaEvaluator {
-    model: NetModel<Cuda>,
-    device: CudaDevice,
+pub struct CudaEvaluator(Inner);
+
+enum Inner {
+    Engine(Box<OnEngine>),
+    Burn {
+        model: NetModel<Cuda>,
+        device: CudaDevice,
+    },
+}
+
+struct OnEngine {
+    engine: Engine,
+    net: DeviceNet,
+    act: Mutex<Activations>,
 }
 
 impl CudaEvaluator {
@@ -117,23 +145,65 @@ impl CudaEvaluator {
     pub fn new(net: &Network) -> Result<Self, Error> {
         crate::device::cuda_device_name().map_err(Error::Device)?;
         guard("uploading the network", || {
+            if engine::supports(&net.arch) {
+                let engine = Engine::new(Math::F32).map_err(Error::Device)?;
+                let net = DeviceNet::upload(&engine, net).map_err(Error::Device)?;
+                return Ok(Self(Inner::Engine(Box::new(OnEngine {
+                    engine,
+                    net,
+                    act: Mutex::new(Activations::default()),
+                }))));
+            }
             let device = CudaDevice::default();
-            Ok(Self {
+            Ok(Self(Inner::Burn {
                 model: NetModel::from_network(net, &device),
                 device,
-            })
+            }))
         })
     }
 }
 
+/// One chunk of `n` points through the engine: `x` `[n, d]` into `y`
+/// `[n, c]`.
+fn eval_engine(
+    engine: &Engine,
+    net: &DeviceNet,
+    act: &mut Activations,
+    x: &[f32],
+    y: &mut [f32],
+) -> engine::Res<()> {
+    let (d, c) = (net.arch.in_dims, net.arch.out_dims);
+    let n = x.len() / d;
+    let x = engine
+        .stream
+        .clone_htod(x)
+        .map_err(|e| format!("uploading points: {e:?}"))?;
+    net.forward(engine, &x.slice(..), n, act)?;
+    let out = act.y.as_mut().expect("sized by the forward pass");
+    let (total, c_i) = ((n * c) as i64, c as i32);
+    let bo = net.tensor(4 * net.layers() + 1);
+    let mut launch = engine.stream.launch_builder(&engine.add_bias);
+    launch.arg(&total).arg(&c_i).arg(&mut *out).arg(&bo);
+    // SAFETY: the arguments match add_bias's signature; out holds n·c
+    // values and bo c.
+    unsafe { launch.launch(Engine::grid(n * c)) }.map_err(|e| format!("the bias kernel: {e:?}"))?;
+    engine
+        .stream
+        .memcpy_dtoh(&out.slice(..n * c), y)
+        .map_err(|e| format!("downloading values: {e:?}"))
+}
+
 impl Evaluate for CudaEvaluator {
     fn arch(&self) -> &Arch {
-        self.model.arch()
+        match &self.0 {
+            Inner::Engine(e) => &e.net.arch,
+            Inner::Burn { model, .. } => model.arch(),
+        }
     }
 
     /// # Panics
     ///
-    /// If the shapes do not match the network, or burn-cuda fails (run
+    /// If the shapes do not match the network, or the GPU fails (run
     /// inside [`guard`] to get an error instead).
     fn eval(&self, coords: &[f32], out: &mut [f32]) {
         let (d, o) = (self.arch().in_dims, self.arch().out_dims);
@@ -143,14 +213,24 @@ impl Evaluate for CudaEvaluator {
             .chunks(CHUNK_POINTS * d)
             .zip(out.chunks_mut(CHUNK_POINTS * o))
         {
-            let n = x.len() / d;
-            let x = Tensor::<Cuda, 2>::from_data(TensorData::new(x.to_vec(), [n, d]), &self.device);
-            let values = self.model.forward(x).into_data();
-            y.copy_from_slice(
-                values
-                    .as_slice::<f32>()
-                    .expect("the network's outputs are f32"),
-            );
+            match &self.0 {
+                Inner::Engine(e) => {
+                    let mut act = e.act.lock().unwrap_or_else(|e| e.into_inner());
+                    eval_engine(&e.engine, &e.net, &mut act, x, y)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                }
+                Inner::Burn { model, device } => {
+                    let n = x.len() / d;
+                    let x =
+                        Tensor::<Cuda, 2>::from_data(TensorData::new(x.to_vec(), [n, d]), device);
+                    let values = model.forward(x).into_data();
+                    y.copy_from_slice(
+                        values
+                            .as_slice::<f32>()
+                            .expect("the network's outputs are f32"),
+                    );
+                }
+            }
         }
     }
 }

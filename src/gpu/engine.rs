@@ -1,0 +1,381 @@
+//! scone's own CUDA engine for SCONE sin² networks (every preset's
+//! network): cuBLAS for the matrix products and a handful of elementwise
+//! kernels ([`KERNELS`], compiled once per process with NVRTC) for the
+//! rest, through cudarc. This module holds the network on the device and
+//! its forward pass, which the GPU decoder and the GPU trainer
+//! (`crate::train`) share; the trainer adds the backward pass and Adam.
+//!
+//! burn-cuda stays the engine for the other networks. On SCONE it compiled
+//! and tuned kernels for minutes at the start of every process and then
+//! ran a step 3× slower than PyTorch eager (docs/gpu.md); here a process
+//! compiles seven small kernels (0.1 s) and a step is a few cuBLAS calls
+//! and one elementwise pass per layer and direction.
+//!
+//! Buffers are row-major; a row-major `[rows, cols]` matrix is cuBLAS's
+//! column-major `[cols, rows]`, so every product below is written for the
+//! transposes. Matrices are stored `[in, out]` as in
+//! [`crate::train::NetModel`].
+//!
+//! Precision: everything is f32. Maps of the coordinates (the first mask
+//! map and every basis map) are summed in f32 inside the kernels. The wide
+//! products use cuBLAS in f32, or with [`Math::Tf32`] tensor cores that
+//! round their inputs to tf32 (10 mantissa bits).
+
+use std::sync::Arc;
+
+use cudarc::cublas::{CudaBlas, Gemm, GemmConfig, sys as blas_sys};
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaSlice, CudaStream, CudaView, CudaViewMut, LaunchConfig,
+    PushKernelArg,
+};
+
+use crate::model::{Arch, Family, Mask, Network};
+
+/// The kernels' CUDA source.
+pub(crate) const KERNELS: &str = include_str!("kernels.cu");
+
+/// Threads per block of every kernel (the reductions assume 256).
+const BLOCK: u32 = 256;
+
+/// Blocks of the loss reduction, whose partial sums are then added in
+/// order.
+pub(crate) const LOSS_BLOCKS: u32 = 1024;
+
+/// How the wide matrix products are computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Math {
+    /// IEEE f32 throughout.
+    F32,
+    /// Tensor cores with inputs rounded to tf32; f32 accumulation.
+    Tf32,
+}
+
+impl Math {
+    /// What [`Math::from_env`] gives when `SCONE_CUDA_MATH` is unset:
+    /// IEEE f32, until what tf32 costs a fitted file's PSNR is measured
+    /// (docs/gpu.md).
+    pub const DEFAULT: Math = Math::F32;
+
+    /// `SCONE_CUDA_MATH` (`f32` or `tf32`) if set to one of them, else
+    /// [`Math::DEFAULT`].
+    pub fn from_env() -> Self {
+        match std::env::var("SCONE_CUDA_MATH").as_deref() {
+            Ok("f32") => Math::F32,
+            Ok("tf32") => Math::Tf32,
+            _ => Math::DEFAULT,
+        }
+    }
+}
+
+/// Whether this engine runs `arch`: SCONE with the sin² mask and at least
+/// one hidden layer.
+pub fn supports(arch: &Arch) -> bool {
+    matches!(
+        arch.family,
+        Family::Scone {
+            mask: Mask::Sin2,
+            ..
+        }
+    ) && arch.hidden_layers() > 0
+}
+
+/// A CUDA stream with cuBLAS and the compiled kernels.
+pub(crate) struct Engine {
+    pub stream: Arc<CudaStream>,
+    blas: CudaBlas,
+    pub forward: CudaFunction,
+    pub backward: CudaFunction,
+    pub add_bias: CudaFunction,
+    pub mse_grad: CudaFunction,
+    pub mean_of: CudaFunction,
+    pub adam: CudaFunction,
+    pub gather_random: CudaFunction,
+}
+
+/// `Result` with the panic-free errors of cudarc as text.
+pub(crate) type Res<T> = Result<T, String>;
+
+fn text<E: std::fmt::Debug>(what: &str) -> impl Fn(E) -> String + '_ {
+    move |e| format!("{what}: {e:?}")
+}
+
+impl Engine {
+    /// Opens device 0, creates a cuBLAS handle with `math` and compiles
+    /// the kernels.
+    pub fn new(math: Math) -> Res<Self> {
+        // SAFETY: only tries to open the cuBLAS library.
+        if !unsafe { blas_sys::is_culib_present() } {
+            return Err(
+                "cuBLAS (libcublas) was not found; add CUDA's library folder to LD_LIBRARY_PATH"
+                    .into(),
+            );
+        }
+        let ctx = CudaContext::new(0).map_err(text("opening CUDA device 0"))?;
+        let stream = ctx.default_stream();
+        let blas = CudaBlas::new(stream.clone()).map_err(text("starting cuBLAS"))?;
+        let mode = match math {
+            Math::F32 => blas_sys::cublasMath_t::CUBLAS_PEDANTIC_MATH,
+            Math::Tf32 => blas_sys::cublasMath_t::CUBLAS_TF32_TENSOR_OP_MATH,
+        };
+        // SAFETY: the handle is live; setting its math mode has no other
+        // precondition.
+        let status = unsafe { blas_sys::cublasSetMathMode(*blas.handle(), mode) };
+        if status != blas_sys::cublasStatus_t::CUBLAS_STATUS_SUCCESS {
+            return Err(format!("setting cuBLAS's math mode: {status:?}"));
+        }
+        let ptx = cudarc::nvrtc::compile_ptx(KERNELS).map_err(text("compiling the kernels"))?;
+        let module = ctx.load_module(ptx).map_err(text("loading the kernels"))?;
+        let f = |name: &str| module.load_function(name).map_err(text("loading a kernel"));
+        Ok(Self {
+            forward: f("scone_forward")?,
+            backward: f("scone_backward")?,
+            add_bias: f("add_bias")?,
+            mse_grad: f("mse_grad")?,
+            mean_of: f("mean_of")?,
+            adam: f("adam")?,
+            gather_random: f("gather_random")?,
+            stream,
+            blas,
+        })
+    }
+
+    /// A grid-strided launch over `total` items.
+    pub fn grid(total: usize) -> LaunchConfig {
+        let blocks = total.div_ceil(BLOCK as usize).clamp(1, 1 << 16) as u32;
+        LaunchConfig {
+            grid_dim: (blocks, 1, 1),
+            block_dim: (BLOCK, 1, 1),
+            shared_mem_bytes: 0,
+        }
+    }
+
+    /// `C = op(A) · op(B)` in cuBLAS's column-major terms (`C` is `m × n`,
+    /// the sum runs over `k`), with `op` a transpose where asked.
+    #[allow(clippy::too_many_arguments)]
+    pub fn gemm(
+        &self,
+        (ta, tb): (bool, bool),
+        (m, n, k): (usize, usize, usize),
+        (a, lda): (&CudaView<f32>, usize),
+        (b, ldb): (&CudaView<f32>, usize),
+        (c, ldc): (&mut CudaViewMut<f32>, usize),
+    ) -> Res<()> {
+        let op = |t: bool| {
+            if t {
+                blas_sys::cublasOperation_t::CUBLAS_OP_T
+            } else {
+                blas_sys::cublasOperation_t::CUBLAS_OP_N
+            }
+        };
+        let int =
+            |v: usize| i32::try_from(v).map_err(|_| format!("a product of {v} rows is too large"));
+        let cfg = GemmConfig {
+            transa: op(ta),
+            transb: op(tb),
+            m: int(m)?,
+            n: int(n)?,
+            k: int(k)?,
+            alpha: 1.0f32,
+            lda: int(lda)?,
+            ldb: int(ldb)?,
+            beta: 0.0f32,
+            ldc: int(ldc)?,
+        };
+        // SAFETY: the callers pass shapes and leading dimensions that
+        // describe their views.
+        unsafe { self.blas.gemm(cfg, a, b, c) }.map_err(text("a cuBLAS product"))
+    }
+}
+
+/// A SCONE sin² network on the device: every tensor of
+/// [`Arch::tensor_specs`] in one flat buffer, matrices `[in, out]`.
+pub(crate) struct DeviceNet {
+    pub arch: Arch,
+    pub omega0: f32,
+    pub omegas: Vec<f32>,
+    /// Offset and length of each tensor in `params`.
+    pub spans: Vec<(usize, usize)>,
+    pub params: CudaSlice<f32>,
+}
+
+impl DeviceNet {
+    /// `net`'s weights flattened as the engine lays them out.
+    pub fn flatten(net: &Network) -> (Vec<(usize, usize)>, Vec<f32>) {
+        let mut spans = Vec::new();
+        let mut flat = Vec::new();
+        for t in &net.tensors {
+            spans.push((flat.len(), t.data.len()));
+            if t.shape.len() == 2 {
+                flat.extend(crate::model::transposed(&t.data, t.shape[0], t.shape[1]));
+            } else {
+                flat.extend_from_slice(&t.data);
+            }
+        }
+        (spans, flat)
+    }
+
+    /// Uploads `net`, which [`supports`] must accept.
+    pub fn upload(engine: &Engine, net: &Network) -> Res<Self> {
+        let Family::Scone { omega0, omegas, .. } = &net.arch.family else {
+            return Err("the CUDA engine runs SCONE networks only".into());
+        };
+        let (spans, flat) = Self::flatten(net);
+        let params = engine
+            .stream
+            .clone_htod(&flat)
+            .map_err(text("uploading the network"))?;
+        Ok(Self {
+            arch: net.arch.clone(),
+            omega0: *omega0,
+            omegas: omegas.clone(),
+            spans,
+            params,
+        })
+    }
+
+    /// The weights as a plain [`Network`].
+    pub fn download(&self, engine: &Engine) -> Res<Network> {
+        let flat = engine
+            .stream
+            .clone_dtoh(&self.params)
+            .map_err(text("downloading the network"))?;
+        Ok(unflatten(&self.arch, &self.spans, &flat))
+    }
+
+    /// Tensor `t` of the flat buffer.
+    pub fn tensor(&self, t: usize) -> CudaView<'_, f32> {
+        let (start, len) = self.spans[t];
+        self.params.slice(start..start + len)
+    }
+
+    pub fn layers(&self) -> usize {
+        self.omegas.len()
+    }
+
+    /// The forward pass over `n` rows of `x` (`[n, in]`), keeping what the
+    /// backward pass needs in `act`: each hidden layer's output, each wide
+    /// layer's `z·wm`, and the output without its bias in `act.y`.
+    pub fn forward(
+        &self,
+        engine: &Engine,
+        x: &CudaView<f32>,
+        n: usize,
+        act: &mut Activations,
+    ) -> Res<()> {
+        let (d, c, h) = (self.arch.in_dims, self.arch.out_dims, self.arch.hidden);
+        act.fit(engine, n, self.layers(), h, c)?;
+        let total = n * h;
+        for i in 0..self.layers() {
+            let (done, rest) = act.z.split_at_mut(i);
+            let out = &mut rest[0];
+            let has_p = i > 0;
+            if has_p {
+                // p = z_{i−1} · wm: row-major [n, h] = [n, h]·[h, h].
+                let z_in = done[i - 1].slice(..);
+                engine.gemm(
+                    (false, false),
+                    (h, n, h),
+                    (&self.tensor(4 * i), h),
+                    (&z_in, h),
+                    (&mut act.p[i].slice_mut(..), h),
+                )?;
+            }
+            let p = &act.p[i];
+            let (wm, bm, wb, bb) = (
+                self.tensor(4 * i),
+                self.tensor(4 * i + 1),
+                self.tensor(4 * i + 2),
+                self.tensor(4 * i + 3),
+            );
+            let mut launch = engine.stream.launch_builder(&engine.forward);
+            let (total_i, h_i, d_i, has_p_i) = (total as i64, h as i32, d as i32, i32::from(has_p));
+            let (w0, w) = (self.omega0, self.omegas[i]);
+            launch
+                .arg(&total_i)
+                .arg(&h_i)
+                .arg(&d_i)
+                .arg(x)
+                .arg(&has_p_i)
+                .arg(p)
+                .arg(&wm)
+                .arg(&bm)
+                .arg(&wb)
+                .arg(&bb)
+                .arg(&w0)
+                .arg(&w)
+                .arg(out);
+            // SAFETY: the arguments match scone_forward's signature; every
+            // buffer holds n·h (or n·d) values.
+            unsafe { launch.launch(Engine::grid(total)) }.map_err(text("a forward kernel"))?;
+        }
+        // y = z_last · wo: row-major [n, c] = [n, h]·[h, c].
+        let last = act.z[self.layers() - 1].slice(..);
+        engine.gemm(
+            (false, false),
+            (c, n, h),
+            (&self.tensor(4 * self.layers()), c),
+            (&last, h),
+            (&mut act.y.as_mut().expect("sized by fit").slice_mut(..), c),
+        )
+    }
+}
+
+/// `flat` (laid out by [`DeviceNet::flatten`]) as a [`Network`].
+pub(crate) fn unflatten(arch: &Arch, spans: &[(usize, usize)], flat: &[f32]) -> Network {
+    let tensors = arch
+        .tensor_specs()
+        .into_iter()
+        .zip(spans)
+        .map(|(spec, &(start, len))| {
+            let src = &flat[start..start + len];
+            let data = if spec.shape.len() == 2 {
+                crate::model::transposed(src, spec.shape[1], spec.shape[0])
+            } else {
+                src.to_vec()
+            };
+            crate::model::Tensor {
+                name: spec.name,
+                shape: spec.shape,
+                data,
+            }
+        })
+        .collect();
+    Network::new(arch.clone(), tensors).expect("a network built from a valid one keeps its shapes")
+}
+
+/// Activation buffers of a forward pass, sized for the last batch.
+#[derive(Default)]
+pub(crate) struct Activations {
+    pub rows: usize,
+    /// Each hidden layer's output, `[n, h]`.
+    pub z: Vec<CudaSlice<f32>>,
+    /// Each hidden layer's `z·wm`, `[n, h]` (layer 0's is unused and
+    /// holds one value).
+    pub p: Vec<CudaSlice<f32>>,
+    /// The output before its bias, `[n, out]`.
+    pub y: Option<CudaSlice<f32>>,
+}
+
+impl Activations {
+    fn fit(&mut self, engine: &Engine, n: usize, layers: usize, h: usize, c: usize) -> Res<()> {
+        if self.rows == n && self.z.len() == layers {
+            return Ok(());
+        }
+        let alloc = |len: usize| {
+            engine
+                .stream
+                .alloc_zeros::<f32>(len)
+                .map_err(text("allocating GPU memory"))
+        };
+        self.z.clear();
+        self.p.clear();
+        self.y = None;
+        for i in 0..layers {
+            self.z.push(alloc(n * h)?);
+            self.p.push(alloc(if i == 0 { 1 } else { n * h })?);
+        }
+        self.y = Some(alloc(n * c)?);
+        self.rows = n;
+        Ok(())
+    }
+}

@@ -1,0 +1,415 @@
+//! The CUDA training engine for SCONE sin² (feature `cuda`): the backward
+//! pass and Adam over [`crate::gpu::engine`]'s device network and forward
+//! pass, the GPU twin of [`super::host`] (a test on a GPU holds their
+//! gradients together, tests/cuda.rs).
+//!
+//! Per hidden layer and step: one cuBLAS product and one elementwise
+//! kernel forward; one elementwise kernel and at most five products
+//! backward (the weight gradients, the bias gradients as products with a
+//! column of ones, and the gradient flowing on). Nothing is copied between
+//! host and device during a step except the loss, when it is read.
+
+use std::cell::Cell;
+
+use cudarc::driver::{CudaSlice, CudaView, PushKernelArg};
+
+use super::Stepper;
+use crate::gpu::engine::{Activations, DeviceNet, Engine, LOSS_BLOCKS, Math, Res};
+use crate::model::Network;
+
+/// Adam's hyperparameters, as the other engines use.
+const BETA1: f32 = 0.9;
+const BETA2: f32 = 0.999;
+const EPSILON: f32 = 1e-8;
+
+/// Pairs on the device: `x` `[n, in]`, `y` `[n, out]`.
+pub(crate) struct DevicePairs {
+    x: CudaSlice<f32>,
+    y: CudaSlice<f32>,
+    n: usize,
+}
+
+/// Backward buffers, sized for the last batch.
+struct Backward {
+    rows: usize,
+    /// The gradient flowing back, `[n, h]`.
+    g: CudaSlice<f32>,
+    /// The basis pre-activation's gradient, `[n, h]`.
+    q: CudaSlice<f32>,
+    /// `n` ones: column sums are products with it.
+    ones: CudaSlice<f32>,
+}
+
+pub(crate) struct CudaTrainer {
+    engine: Engine,
+    net: DeviceNet,
+    grads: CudaSlice<f32>,
+    m: CudaSlice<f32>,
+    v: CudaSlice<f32>,
+    /// Adam steps taken.
+    time: i32,
+    act: Activations,
+    back: Option<Backward>,
+    partial: CudaSlice<f64>,
+    loss: CudaSlice<f32>,
+    seed: Cell<u64>,
+    draws: Cell<u64>,
+}
+
+fn fail<T>(r: Res<T>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+impl CudaTrainer {
+    /// A trainer on CUDA device 0 starting from `init`, which
+    /// [`crate::gpu::engine::supports`] must accept.
+    pub fn new(init: &Network, math: Math) -> Res<Self> {
+        let engine = Engine::new(math)?;
+        let net = DeviceNet::upload(&engine, init)?;
+        let len = net.params.len();
+        let zeros = |len: usize| {
+            engine
+                .stream
+                .alloc_zeros::<f32>(len)
+                .map_err(|e| format!("allocating GPU memory: {e:?}"))
+        };
+        let (grads, m, v, loss) = (zeros(len)?, zeros(len)?, zeros(len)?, zeros(1)?);
+        let partial = engine
+            .stream
+            .alloc_zeros::<f64>(LOSS_BLOCKS as usize)
+            .map_err(|e| format!("allocating GPU memory: {e:?}"))?;
+        Ok(Self {
+            engine,
+            net,
+            grads,
+            m,
+            v,
+            time: 0,
+            act: Activations::default(),
+            back: None,
+            partial,
+            loss,
+            seed: Cell::new(0),
+            draws: Cell::new(0),
+        })
+    }
+
+    /// The gradients of the last [`Self::loss_and_grads`], flat in the
+    /// host engine's layout (tensor_specs order, matrices `[in, out]`).
+    pub fn gradients(&self) -> Res<Vec<f32>> {
+        self.engine
+            .stream
+            .clone_dtoh(&self.grads)
+            .map_err(|e| format!("downloading gradients: {e:?}"))
+    }
+
+    /// Queues the loss on `pairs` (left on the device for
+    /// [`Self::read_loss`]) and every parameter's gradient of it.
+    pub fn loss_and_grads(&mut self, pairs: &DevicePairs) -> Res<()> {
+        let Self {
+            engine,
+            net,
+            grads,
+            act,
+            back,
+            partial,
+            loss,
+            ..
+        } = self;
+        let (d, c, h) = (net.arch.in_dims, net.arch.out_dims, net.arch.hidden);
+        let layers = net.layers();
+        let n = pairs.n;
+        let x = pairs.x.slice(..);
+        net.forward(engine, &x, n, act)?;
+        if back.as_ref().is_none_or(|b| b.rows != n) {
+            let alloc = |len: usize| {
+                engine
+                    .stream
+                    .alloc_zeros::<f32>(len)
+                    .map_err(|e| format!("allocating GPU memory: {e:?}"))
+            };
+            *back = None;
+            *back = Some(Backward {
+                rows: n,
+                g: alloc(n * h)?,
+                q: alloc(n * h)?,
+                ones: engine
+                    .stream
+                    .clone_htod(&vec![1f32; n])
+                    .map_err(|e| format!("uploading: {e:?}"))?,
+            });
+        }
+        let b = back.as_mut().expect("sized above");
+        let y = act.y.as_mut().expect("sized by the forward pass");
+        // Loss, and its gradient with respect to the output in place of it.
+        {
+            let total = (n * c) as i64;
+            let (c_i, scale) = (c as i32, 2.0 / (n * c) as f32);
+            let bo = net.tensor(4 * layers + 1);
+            let mut launch = engine.stream.launch_builder(&engine.mse_grad);
+            launch
+                .arg(&total)
+                .arg(&c_i)
+                .arg(&mut *y)
+                .arg(&bo)
+                .arg(&pairs.y)
+                .arg(&scale)
+                .arg(&mut *partial);
+            let cfg = cudarc::driver::LaunchConfig {
+                grid_dim: (LOSS_BLOCKS, 1, 1),
+                block_dim: (256, 1, 1),
+                shared_mem_bytes: 0,
+            };
+            // SAFETY: the arguments match mse_grad's signature; y and the
+            // targets hold n·c values, partial LOSS_BLOCKS.
+            unsafe { launch.launch(cfg) }.map_err(|e| format!("the loss kernel: {e:?}"))?;
+            let (m_i, count) = (LOSS_BLOCKS as i32, (n * c) as f64);
+            let mut launch = engine.stream.launch_builder(&engine.mean_of);
+            launch.arg(&m_i).arg(&*partial).arg(&count).arg(&mut *loss);
+            let one = cudarc::driver::LaunchConfig {
+                grid_dim: (1, 1, 1),
+                block_dim: (256, 1, 1),
+                shared_mem_bytes: 0,
+            };
+            // SAFETY: as above; loss holds one value.
+            unsafe { launch.launch(one) }.map_err(|e| format!("the loss kernel: {e:?}"))?;
+        }
+        let span = |t: usize| {
+            let (start, len) = net.spans[t];
+            start..start + len
+        };
+        let dy = y.slice(..);
+        let ones = b.ones.slice(..);
+        let last = act.z[layers - 1].slice(..);
+        // Output layer: dwo = zᵀ·dy, dbo = Σ rows of dy, g = dy·woᵀ.
+        engine.gemm(
+            (false, true),
+            (c, h, n),
+            (&dy, c),
+            (&last, h),
+            (&mut grads.slice_mut(span(4 * layers)), c),
+        )?;
+        engine.gemm(
+            (false, false),
+            (c, 1, n),
+            (&dy, c),
+            (&ones, n),
+            (&mut grads.slice_mut(span(4 * layers + 1)), c),
+        )?;
+        engine.gemm(
+            (true, false),
+            (h, n, c),
+            (&net.tensor(4 * layers), c),
+            (&dy, c),
+            (&mut b.g.slice_mut(..), h),
+        )?;
+        for i in (0..layers).rev() {
+            let has_p = i > 0;
+            let (wm, bm, wb, bb) = (
+                net.tensor(4 * i),
+                net.tensor(4 * i + 1),
+                net.tensor(4 * i + 2),
+                net.tensor(4 * i + 3),
+            );
+            {
+                let total = (n * h) as i64;
+                let (h_i, d_i, has_p_i) = (h as i32, d as i32, i32::from(has_p));
+                let (w0, w) = (net.omega0, net.omegas[i]);
+                let mut launch = engine.stream.launch_builder(&engine.backward);
+                launch
+                    .arg(&total)
+                    .arg(&h_i)
+                    .arg(&d_i)
+                    .arg(&x)
+                    .arg(&has_p_i)
+                    .arg(&act.p[i])
+                    .arg(&wm)
+                    .arg(&bm)
+                    .arg(&wb)
+                    .arg(&bb)
+                    .arg(&w0)
+                    .arg(&w)
+                    .arg(&mut b.g)
+                    .arg(&mut b.q);
+                // SAFETY: the arguments match scone_backward's signature;
+                // every buffer holds n·h (or n·d) values.
+                unsafe { launch.launch(Engine::grid(n * h)) }
+                    .map_err(|e| format!("a backward kernel: {e:?}"))?;
+            }
+            let (gp, gq) = (b.g.slice(..), b.q.slice(..));
+            // The mask weight's input: the previous layer, or x.
+            let (z_in, k): (CudaView<f32>, usize) = if has_p {
+                (act.z[i - 1].slice(..), h)
+            } else {
+                (x.slice(..), d)
+            };
+            engine.gemm(
+                (false, true),
+                (h, k, n),
+                (&gp, h),
+                (&z_in, k),
+                (&mut grads.slice_mut(span(4 * i)), h),
+            )?;
+            engine.gemm(
+                (false, false),
+                (h, 1, n),
+                (&gp, h),
+                (&ones, n),
+                (&mut grads.slice_mut(span(4 * i + 1)), h),
+            )?;
+            engine.gemm(
+                (false, true),
+                (h, d, n),
+                (&gq, h),
+                (&x, d),
+                (&mut grads.slice_mut(span(4 * i + 2)), h),
+            )?;
+            engine.gemm(
+                (false, false),
+                (h, 1, n),
+                (&gq, h),
+                (&ones, n),
+                (&mut grads.slice_mut(span(4 * i + 3)), h),
+            )?;
+            if has_p {
+                // The gradient with respect to this layer's input, gp·wmᵀ,
+                // into p (no longer needed), which then flows on.
+                engine.gemm(
+                    (true, false),
+                    (h, n, h),
+                    (&wm, h),
+                    (&gp, h),
+                    (&mut act.p[i].slice_mut(..), h),
+                )?;
+                std::mem::swap(&mut b.g, &mut act.p[i]);
+            }
+        }
+        Ok(())
+    }
+
+    /// The loss of the last [`Self::loss_and_grads`]; waits for the GPU.
+    pub fn read_loss(&self) -> Res<f32> {
+        let v = self
+            .engine
+            .stream
+            .clone_dtoh(&self.loss)
+            .map_err(|e| format!("reading the loss: {e:?}"))?;
+        Ok(v[0])
+    }
+
+    /// Queues Adam (burn's formulation) at learning rate `lr`.
+    fn adam(&mut self, lr: f32) -> Res<()> {
+        self.time += 1;
+        let bc2_sqrt = (1.0 - BETA2.powi(self.time)).sqrt();
+        let factor = bc2_sqrt / (1.0 - BETA1.powi(self.time));
+        let eps = EPSILON * bc2_sqrt;
+        let total = self.net.params.len() as i64;
+        let mut launch = self.engine.stream.launch_builder(&self.engine.adam);
+        launch
+            .arg(&total)
+            .arg(&mut self.net.params)
+            .arg(&self.grads)
+            .arg(&mut self.m)
+            .arg(&mut self.v)
+            .arg(&lr)
+            .arg(&factor)
+            .arg(&eps)
+            .arg(&BETA1)
+            .arg(&BETA2);
+        // SAFETY: the arguments match adam's signature; the four buffers
+        // hold `total` values each.
+        unsafe { launch.launch(Engine::grid(total as usize)) }
+            .map_err(|e| format!("the Adam kernel: {e:?}"))?;
+        Ok(())
+    }
+
+    fn upload_pairs(&self, coords: &[f32], targets: &[f32]) -> Res<DevicePairs> {
+        let n = coords.len() / self.net.arch.in_dims;
+        let up = |v: &[f32]| {
+            self.engine
+                .stream
+                .clone_htod(v)
+                .map_err(|e| format!("uploading pairs: {e:?}"))
+        };
+        Ok(DevicePairs {
+            x: up(coords)?,
+            y: up(targets)?,
+            n,
+        })
+    }
+
+    fn draw_pairs(&self, pool: &DevicePairs, b: usize) -> Res<DevicePairs> {
+        let (d, c) = (self.net.arch.in_dims, self.net.arch.out_dims);
+        let alloc = |len: usize| {
+            self.engine
+                .stream
+                .alloc_zeros::<f32>(len)
+                .map_err(|e| format!("allocating GPU memory: {e:?}"))
+        };
+        let (mut x, mut y) = (alloc(b * d)?, alloc(b * c)?);
+        let draw = self.draws.get();
+        self.draws.set(draw + 1);
+        let (b_i, len, d_i, c_i, seed) = (
+            i32::try_from(b).map_err(|_| "a batch of more than 2³¹ rows".to_string())?,
+            pool.n as i64,
+            d as i32,
+            c as i32,
+            self.seed.get(),
+        );
+        let mut launch = self
+            .engine
+            .stream
+            .launch_builder(&self.engine.gather_random);
+        launch
+            .arg(&b_i)
+            .arg(&len)
+            .arg(&d_i)
+            .arg(&c_i)
+            .arg(&pool.x)
+            .arg(&pool.y)
+            .arg(&mut x)
+            .arg(&mut y)
+            .arg(&seed)
+            .arg(&draw);
+        // SAFETY: the arguments match gather_random's signature; the pool
+        // holds len rows, the outputs b.
+        unsafe { launch.launch(Engine::grid(b)) }
+            .map_err(|e| format!("the sampling kernel: {e:?}"))?;
+        Ok(DevicePairs { x, y, n: b })
+    }
+}
+
+impl Stepper for CudaTrainer {
+    type Pairs = DevicePairs;
+
+    fn upload(&self, coords: Vec<f32>, targets: Vec<f32>) -> Self::Pairs {
+        fail(self.upload_pairs(&coords, &targets))
+    }
+
+    fn draw(&self, pool: &Self::Pairs, b: usize) -> Self::Pairs {
+        fail(self.draw_pairs(pool, b))
+    }
+
+    fn seed(&self, seed: u64) {
+        self.seed.set(seed);
+    }
+
+    fn step(&mut self, pairs: &Self::Pairs, lr: f64, read: bool) -> Result<Option<f32>, f32> {
+        fail(self.loss_and_grads(pairs));
+        let value = if read {
+            let v = fail(self.read_loss());
+            if !v.is_finite() {
+                return Err(v);
+            }
+            Some(v)
+        } else {
+            None
+        };
+        fail(self.adam(lr as f32));
+        Ok(value)
+    }
+
+    fn into_network(self) -> Network {
+        fail(self.net.download(&self.engine))
+    }
+}
