@@ -328,7 +328,7 @@ fn dz_of(l: &Layer, dp: &[f32], dz: &mut [f32]) {
 
 /// Rows summed over per task of [`matmul_summed`]: fixed, so that the
 /// order of the sum does not depend on the number of threads.
-const ROWS_PER_SUM: usize = 4096;
+const ROWS_PER_SUM: usize = 2048;
 
 /// `dst[k, h] = aᵀ · b` for row-major `a` `[n, k]` and `b` `[n, h]`: a
 /// product summed over the long `n`, which `gemm` would run on one thread
