@@ -29,7 +29,7 @@ use cudarc::driver::{
     PushKernelArg,
 };
 
-use crate::model::{Arch, Family, Mask, Network};
+use crate::model::{Arch, Family, Mask, Network, flatten_in_out, unflatten_in_out};
 
 /// The kernels' CUDA source.
 pub(crate) const KERNELS: &str = include_str!("kernels.cu");
@@ -139,6 +139,16 @@ impl Engine {
         })
     }
 
+    /// `len` zeros on the device.
+    pub fn zeros<T: cudarc::driver::DeviceRepr + cudarc::driver::ValidAsZeroBits>(
+        &self,
+        len: usize,
+    ) -> Res<CudaSlice<T>> {
+        self.stream
+            .alloc_zeros::<T>(len)
+            .map_err(text("allocating GPU memory"))
+    }
+
     /// A grid-strided launch over `total` items.
     pub fn grid(total: usize) -> LaunchConfig {
         let blocks = total.div_ceil(BLOCK as usize).clamp(1, 1 << 16) as u32;
@@ -199,27 +209,12 @@ pub(crate) struct DeviceNet {
 }
 
 impl DeviceNet {
-    /// `net`'s weights flattened as the engine lays them out.
-    pub fn flatten(net: &Network) -> (Vec<(usize, usize)>, Vec<f32>) {
-        let mut spans = Vec::new();
-        let mut flat = Vec::new();
-        for t in &net.tensors {
-            spans.push((flat.len(), t.data.len()));
-            if t.shape.len() == 2 {
-                flat.extend(crate::model::transposed(&t.data, t.shape[0], t.shape[1]));
-            } else {
-                flat.extend_from_slice(&t.data);
-            }
-        }
-        (spans, flat)
-    }
-
     /// Uploads `net`, which [`supports`] must accept.
     pub fn upload(engine: &Engine, net: &Network) -> Res<Self> {
         let Family::Scone { omega0, omegas, .. } = &net.arch.family else {
             return Err("the CUDA engine runs SCONE networks only".into());
         };
-        let (spans, flat) = Self::flatten(net);
+        let (spans, flat) = flatten_in_out(net);
         let params = engine
             .stream
             .clone_htod(&flat)
@@ -239,7 +234,7 @@ impl DeviceNet {
             .stream
             .clone_dtoh(&self.params)
             .map_err(text("downloading the network"))?;
-        Ok(unflatten(&self.arch, &self.spans, &flat))
+        Ok(unflatten_in_out(&self.arch, &self.spans, &flat))
     }
 
     /// Tensor `t` of the flat buffer.
@@ -320,29 +315,6 @@ impl DeviceNet {
     }
 }
 
-/// `flat` (laid out by [`DeviceNet::flatten`]) as a [`Network`].
-pub(crate) fn unflatten(arch: &Arch, spans: &[(usize, usize)], flat: &[f32]) -> Network {
-    let tensors = arch
-        .tensor_specs()
-        .into_iter()
-        .zip(spans)
-        .map(|(spec, &(start, len))| {
-            let src = &flat[start..start + len];
-            let data = if spec.shape.len() == 2 {
-                crate::model::transposed(src, spec.shape[1], spec.shape[0])
-            } else {
-                src.to_vec()
-            };
-            crate::model::Tensor {
-                name: spec.name,
-                shape: spec.shape,
-                data,
-            }
-        })
-        .collect();
-    Network::new(arch.clone(), tensors).expect("a network built from a valid one keeps its shapes")
-}
-
 /// Activation buffers of a forward pass, sized for the last batch.
 #[derive(Default)]
 pub(crate) struct Activations {
@@ -361,20 +333,14 @@ impl Activations {
         if self.rows == n && self.z.len() == layers {
             return Ok(());
         }
-        let alloc = |len: usize| {
-            engine
-                .stream
-                .alloc_zeros::<f32>(len)
-                .map_err(text("allocating GPU memory"))
-        };
         self.z.clear();
         self.p.clear();
         self.y = None;
         for i in 0..layers {
-            self.z.push(alloc(n * h)?);
-            self.p.push(alloc(if i == 0 { 1 } else { n * h })?);
+            self.z.push(engine.zeros(n * h)?);
+            self.p.push(engine.zeros(if i == 0 { 1 } else { n * h })?);
         }
-        self.y = Some(alloc(n * c)?);
+        self.y = Some(engine.zeros(n * c)?);
         self.rows = n;
         Ok(())
     }

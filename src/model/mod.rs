@@ -110,3 +110,48 @@ pub fn transposed(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     }
     out
 }
+
+/// Every tensor of `net` in one flat vector, in [`Arch::tensor_specs`]
+/// order, matrices transposed to `[in, out]` (the layout the training
+/// engines keep), with each tensor's offset and length in it.
+pub fn flatten_in_out(net: &Network) -> (Vec<(usize, usize)>, Vec<f32>) {
+    let mut spans = Vec::new();
+    let mut flat = Vec::new();
+    for t in &net.tensors {
+        spans.push((flat.len(), t.data.len()));
+        if t.shape.len() == 2 {
+            flat.extend(transposed(&t.data, t.shape[0], t.shape[1]));
+        } else {
+            flat.extend_from_slice(&t.data);
+        }
+    }
+    (spans, flat)
+}
+
+/// Inverse of [`flatten_in_out`]: `flat`, cut at `spans`, as a network of
+/// `arch`.
+///
+/// # Panics
+///
+/// If `spans` do not match `arch`'s tensors.
+pub fn unflatten_in_out(arch: &Arch, spans: &[(usize, usize)], flat: &[f32]) -> Network {
+    let tensors = arch
+        .tensor_specs()
+        .into_iter()
+        .zip(spans)
+        .map(|(spec, &(start, len))| {
+            let src = &flat[start..start + len];
+            let data = if spec.shape.len() == 2 {
+                transposed(src, spec.shape[1], spec.shape[0])
+            } else {
+                src.to_vec()
+            };
+            Tensor {
+                name: spec.name,
+                shape: spec.shape,
+                data,
+            }
+        })
+        .collect();
+    Network::new(arch.clone(), tensors).expect("spans cut from a valid network keep its shapes")
+}

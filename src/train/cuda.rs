@@ -67,17 +67,13 @@ impl CudaTrainer {
         let engine = Engine::new(math)?;
         let net = DeviceNet::upload(&engine, init)?;
         let len = net.params.len();
-        let zeros = |len: usize| {
-            engine
-                .stream
-                .alloc_zeros::<f32>(len)
-                .map_err(|e| format!("allocating GPU memory: {e:?}"))
-        };
-        let (grads, m, v, loss) = (zeros(len)?, zeros(len)?, zeros(len)?, zeros(1)?);
-        let partial = engine
-            .stream
-            .alloc_zeros::<f64>(LOSS_BLOCKS as usize)
-            .map_err(|e| format!("allocating GPU memory: {e:?}"))?;
+        let (grads, m, v, loss) = (
+            engine.zeros(len)?,
+            engine.zeros(len)?,
+            engine.zeros(len)?,
+            engine.zeros(1)?,
+        );
+        let partial = engine.zeros::<f64>(LOSS_BLOCKS as usize)?;
         Ok(Self {
             engine,
             net,
@@ -122,17 +118,11 @@ impl CudaTrainer {
         let x = pairs.x.slice(..);
         net.forward(engine, &x, n, act)?;
         if back.as_ref().is_none_or(|b| b.rows != n) {
-            let alloc = |len: usize| {
-                engine
-                    .stream
-                    .alloc_zeros::<f32>(len)
-                    .map_err(|e| format!("allocating GPU memory: {e:?}"))
-            };
             *back = None;
             *back = Some(Backward {
                 rows: n,
-                g: alloc(n * h)?,
-                q: alloc(n * h)?,
+                g: engine.zeros(n * h)?,
+                q: engine.zeros(n * h)?,
                 ones: engine
                     .stream
                     .clone_htod(&vec![1f32; n])
@@ -340,13 +330,7 @@ impl CudaTrainer {
 
     fn draw_pairs(&self, pool: &DevicePairs, b: usize) -> Res<DevicePairs> {
         let (d, c) = (self.net.arch.in_dims, self.net.arch.out_dims);
-        let alloc = |len: usize| {
-            self.engine
-                .stream
-                .alloc_zeros::<f32>(len)
-                .map_err(|e| format!("allocating GPU memory: {e:?}"))
-        };
-        let (mut x, mut y) = (alloc(b * d)?, alloc(b * c)?);
+        let (mut x, mut y) = (self.engine.zeros(b * d)?, self.engine.zeros(b * c)?);
         let draw = self.draws.get();
         self.draws.set(draw + 1);
         let (b_i, len, d_i, c_i, seed) = (

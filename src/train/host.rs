@@ -20,8 +20,7 @@
 use rayon::prelude::*;
 
 use super::kernels::{self, Layer, ParamGrads};
-use super::model::transposed;
-use crate::model::{Arch, Family, Mask, Network, Tensor as PlainTensor};
+use crate::model::{Arch, Family, Mask, Network, flatten_in_out, unflatten_in_out};
 
 /// Adam's hyperparameters, as [`super::Trainer`] configures burn's.
 const BETA1: f32 = 0.9;
@@ -103,16 +102,7 @@ impl HostTrainer {
         let Family::Scone { omega0, omegas, .. } = &net.arch.family else {
             unreachable!("checked by supports")
         };
-        let mut spans = Vec::new();
-        let mut params = Vec::new();
-        for t in &net.tensors {
-            spans.push((params.len(), t.data.len()));
-            if t.shape.len() == 2 {
-                params.extend(transposed(&t.data, t.shape[0], t.shape[1]));
-            } else {
-                params.extend_from_slice(&t.data);
-            }
-        }
+        let (spans, params) = flatten_in_out(net);
         let len = params.len();
         Self {
             arch: net.arch.clone(),
@@ -130,7 +120,7 @@ impl HostTrainer {
 
     /// The current weights as a plain [`Network`].
     pub fn to_network(&self) -> Network {
-        self.unflatten(&self.params)
+        unflatten_in_out(&self.arch, &self.spans, &self.params)
     }
 
     /// The gradients of the last [`Self::loss_and_grads`] by tensor name,
@@ -143,31 +133,6 @@ impl HostTrainer {
             .zip(&self.spans)
             .map(|(spec, &(start, len))| (spec.name, self.grads[start..start + len].to_vec()))
             .collect()
-    }
-
-    /// `flat` (laid out as `self.params`) as a [`Network`].
-    fn unflatten(&self, flat: &[f32]) -> Network {
-        let tensors = self
-            .arch
-            .tensor_specs()
-            .into_iter()
-            .zip(&self.spans)
-            .map(|(spec, &(start, len))| {
-                let src = &flat[start..start + len];
-                let data = if spec.shape.len() == 2 {
-                    transposed(src, spec.shape[1], spec.shape[0])
-                } else {
-                    src.to_vec()
-                };
-                PlainTensor {
-                    name: spec.name,
-                    shape: spec.shape,
-                    data,
-                }
-            })
-            .collect();
-        Network::new(self.arch.clone(), tensors)
-            .expect("a trainer built from a valid network keeps its shapes")
     }
 
     /// One Adam step on `x` (`[n, in]`) and targets `t` (`[n, out]`) at
