@@ -7,10 +7,14 @@
 //!   (default: kodim01, kodim05, kodim08, kodim15, kodim20, kodim23);
 //! - `--kodak DIR`: where they are (default: ../shared/data/kodak);
 //! - `--reps N`: timed repetitions of each step or decode (default 3);
+//! - `--rounds N`: time each training step N times, alternating PyTorch
+//!   and each engine, and print the medians (default 1);
 //! - `--python PATH`: the interpreter with torch that times PyTorch on the
 //!   same shapes in the same run (default: `tools/reference/.venv/bin/python`,
 //!   which `tools/reference/setup.sh` creates); `--no-torch` skips it;
 //! - `--burn-ops`: also time a step with burn's own operations (slow);
+//! - `--only-step image|3d`: only time that network's training step with
+//!   the encoder's engine and PyTorch (no burn rows, no decoding);
 //! - `--cuda-steps 65536,393216` (feature `cuda`): only time one training
 //!   step of the paper model on the GPU at each number of coordinates:
 //!   three warm-up steps one by one (`warm_up ... step=K seconds=S`; the
@@ -43,6 +47,8 @@ struct Options {
     cuda_burn: bool,
     python: Option<PathBuf>,
     burn_ops: bool,
+    only_step: Option<String>,
+    rounds: usize,
 }
 
 fn options() -> Options {
@@ -62,6 +68,8 @@ fn options() -> Options {
             "/tools/reference/.venv/bin/python"
         ))),
         burn_ops: false,
+        only_step: None,
+        rounds: 1,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -77,6 +85,10 @@ fn options() -> Options {
             }
             "--kodak" => o.kodak = PathBuf::from(args.next().expect("--kodak DIR")),
             "--reps" => o.reps = args.next().expect("--reps N").parse().expect("a number"),
+            "--rounds" => {
+                o.rounds = args.next().expect("--rounds N").parse().expect("a number");
+                assert!(o.rounds > 0, "--rounds N: at least 1");
+            }
             "--cuda-steps" => {
                 o.cuda_steps = args
                     .next()
@@ -89,6 +101,11 @@ fn options() -> Options {
             "--no-torch" => o.python = None,
             "--burn-ops" => o.burn_ops = true,
             "--cuda-burn" => o.cuda_burn = true,
+            "--only-step" => {
+                let which = args.next().expect("--only-step image|3d");
+                assert!(which == "image" || which == "3d", "--only-step image|3d");
+                o.only_step = Some(which);
+            }
             other => panic!("unknown option {other}"),
         }
     }
@@ -103,6 +120,9 @@ fn main() {
     }
     println!("threads: {}", rayon::current_num_threads());
     training_step(&o);
+    if o.only_step.is_some() {
+        return;
+    }
     decoding(&o);
     if !o.quick {
         encoding(&o);
@@ -155,33 +175,6 @@ fn cuda_steps(_: &Options) {
     std::process::exit(2);
 }
 
-/// CPU seconds (user and system) this process has used so far.
-fn cpu_seconds() -> f64 {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-        // SAFETY: getrusage fills the struct it is given.
-        let u = unsafe {
-            libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr());
-            u.assume_init()
-        };
-        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-        secs(u.ru_utime) + secs(u.ru_stime)
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    {
-        f64::NAN
-    }
-}
-
-/// `f`'s result and the cores it kept busy on average (CPU time over
-/// wall time).
-fn with_cores<T>(f: impl FnOnce() -> T) -> (T, f64) {
-    let (cpu, wall) = (cpu_seconds(), Instant::now());
-    let out = f();
-    (out, (cpu_seconds() - cpu) / wall.elapsed().as_secs_f64())
-}
-
 /// Runs `tools/reference/step_time.py` with `args` and returns the
 /// `seconds=` and `cores=` of each line it prints, or why it did not run.
 fn torch(o: &Options, args: &[String]) -> Result<Vec<(f64, f64)>, String> {
@@ -232,10 +225,14 @@ fn training_step(o: &Options) {
         .expect("the paper's 3D network is valid");
     let image = Arch::paper_image(3);
     let cases = [
-        ("image SCONE 5×250", image, 65_536, "scone"),
-        ("3D SCONE 9×240", sdf, 27_000, "scone3d"),
+        ("image", "image SCONE 5×250", image, 65_536, "scone"),
+        ("3d", "3D SCONE 9×240", sdf, 27_000, "scone3d"),
     ];
-    for (label, arch, points, torch_arch) in cases {
+    let mut notes = Vec::new();
+    for (key, label, arch, points, torch_arch) in cases {
+        if o.only_step.as_ref().is_some_and(|k| k != key) {
+            continue;
+        }
         let label = format!("{label} ({} params)", arch.parameter_count());
         let torch_args = [
             "--modes",
@@ -248,37 +245,104 @@ fn training_step(o: &Options) {
             &o.reps.to_string(),
         ]
         .map(String::from);
-        let base = torch(o, &torch_args).map(|v| v[0]);
-        let ratio = |secs: f64| match &base {
-            Ok((t, _)) => format!("{:.2}", secs / t),
-            Err(_) => "–".into(),
-        };
         // None: the encoder's own engine; Some: burn with those layers.
         let mut engines = vec![
             ("scone host engine (the encoder)", None),
             ("burn Flex, fused hidden layers", Some(Layers::Fused)),
         ];
+        if o.only_step.is_some() {
+            engines.truncate(1);
+        }
         if o.burn_ops {
             engines.push(("burn Flex, burn ops", Some(Layers::Plain)));
         }
-        for (name, layers) in engines {
-            let (secs, cores) = with_cores(|| match layers {
-                None => time_step_encoder(&arch, points, o.reps),
-                Some(layers) => time_step(&arch, points, CpuBackend::Flex, layers, o.reps),
-            });
+        // Rounds alternate PyTorch and each engine, so that a slow spell of
+        // the machine falls on all of them.
+        let mut base: Result<Vec<(f64, f64)>, String> = Ok(Vec::new());
+        let mut ours = vec![Vec::new(); engines.len()];
+        for _ in 0..o.rounds {
+            if let Ok(rounds) = &mut base {
+                match torch(o, &torch_args) {
+                    Ok(v) => rounds.push(v[0]),
+                    Err(why) => base = Err(why),
+                }
+            }
+            for ((_, layers), times) in engines.iter().zip(&mut ours) {
+                let t = match layers {
+                    None => time_step_encoder(&arch, points, o.reps),
+                    Some(layers) => time_step(&arch, points, CpuBackend::Flex, *layers, o.reps),
+                };
+                times.push((t.seconds, t.cores));
+            }
+        }
+        let each = base.clone();
+        let base = base.map(|rounds| median_pair(&rounds));
+        let ratio = |secs: f64| match &base {
+            Ok((t, _)) => format!("{:.2}", secs / t),
+            Err(_) => "–".into(),
+        };
+        for ((name, _), times) in engines.iter().zip(&ours) {
+            let (secs, cores) = median_pair(times);
             println!(
                 "| {label} | {points} | {name} | {secs:.3} | {cores:.2} | {} |",
                 ratio(secs)
             );
         }
-        match base {
+        match &base {
             Ok((secs, cores)) => println!(
                 "| {label} | {points} | PyTorch eager, {} threads | {secs:.3} | {cores:.2} | 1.00 |",
                 rayon::current_num_threads()
             ),
             Err(why) => println!("| {label} | {points} | PyTorch: not run ({why}) | | | |"),
         }
+        if o.rounds > 1 {
+            notes.push(rounds_line(&label, &ours[0], &each));
+        }
     }
+    for note in notes {
+        print!("{note}");
+    }
+}
+
+/// The median of each of the pairs' two fields.
+fn median_pair(v: &[(f64, f64)]) -> (f64, f64) {
+    let median = |mut x: Vec<f64>| {
+        x.sort_by(f64::total_cmp);
+        let n = x.len();
+        if n % 2 == 1 {
+            x[n / 2]
+        } else {
+            (x[n / 2 - 1] + x[n / 2]) / 2.0
+        }
+    };
+    (
+        median(v.iter().map(|p| p.0).collect()),
+        median(v.iter().map(|p| p.1).collect()),
+    )
+}
+
+/// The encoder's and PyTorch's seconds in each round and each round's
+/// ratio (the table gives medians, and the medians' ratio).
+fn rounds_line(label: &str, ours: &[(f64, f64)], base: &Result<Vec<(f64, f64)>, String>) -> String {
+    let list = |v: &mut dyn Iterator<Item = f64>| {
+        v.map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(", ")
+    };
+    let mut out = format!("\n{label}, each round (the table gives the medians):\n");
+    out += &format!(
+        "- encoder s/step: {}\n",
+        list(&mut ours.iter().map(|t| t.0))
+    );
+    if let Ok(base) = base {
+        out += &format!(
+            "- PyTorch s/step: {}\n",
+            list(&mut base.iter().map(|t| t.0))
+        );
+        out += &format!(
+            "- ratio: {}\n",
+            list(&mut ours.iter().zip(base).map(|(a, b)| a.0 / b.0))
+        );
+    }
+    out
 }
 
 fn decoding(o: &Options) {

@@ -8,7 +8,7 @@
 //! the same sines the decoder does, and the backward pass its `sin_cos_k`
 //! twin), and keep both cores busy on the matrix products.
 //!
-//! Each pass runs over tasks of [`ROWS_PER_TASK`] rows, one task per core at
+//! Each pass runs over tasks of up to [`ROWS_PER_TASK`] rows, one task per core at
 //! a time: the forward pass computes a task's `z·wm` with the
 //! single-threaded product of [`super::sgemm`] and applies the sines to it
 //! while it is still in cache, and the backward pass likewise computes a
@@ -17,16 +17,31 @@
 //! hundred columns left a core idle).
 //!
 //! Results do not depend on the number of threads: rows are split into tasks
-//! and blocks of a fixed size, per-task partial sums are added in task
-//! order, and no product is split along its summed dimension except the
-//! weight gradients' fixed [`ROWS_PER_SUM`] blocks.
+//! and blocks whose sizes depend only on the number of rows ([`split`]),
+//! per-task partial sums are added in task order, and no product is split
+//! along its summed dimension except the weight gradients' blocks.
 
 use rayon::prelude::*;
 
-use super::sgemm::{Operand, sgemm};
+use super::sgemm::{Operand, PackedB, sgemm, sgemm_packed};
 
-/// Rows per parallel task. Fixed so that the order of every sum is too.
+/// Most rows per parallel task; [`split`] picks the exact number.
 const ROWS_PER_TASK: usize = 512;
+
+/// How `n` rows are cut into tasks of at most `most` rows: `(tasks, rows
+/// per task)`, the last task holding the rest. A function of `n` alone, so
+/// that the order of every sum is too, whatever the number of threads; an
+/// even number of near-equal tasks (past one), so that two cores share them
+/// evenly.
+fn split(n: usize, most: usize) -> (usize, usize) {
+    let tasks = n.div_ceil(most).max(1);
+    let tasks = if tasks > 1 {
+        tasks.next_multiple_of(2)
+    } else {
+        1
+    };
+    (tasks, n.div_ceil(tasks).max(1))
+}
 
 /// One hidden layer's inputs, row-major:
 /// `out = sin²(ω₀ (z·wm + bm)) ⊙ sin(ω (x·wb + bb))`.
@@ -160,14 +175,24 @@ pub(crate) fn forward_into(l: &Layer, p: &mut [f32], out: &mut [f32]) {
         p.len() == n * h && out.len() == n * h,
         "output buffer shape"
     );
-    out.par_chunks_mut(ROWS_PER_TASK * h)
-        .zip(p.par_chunks_mut(ROWS_PER_TASK * h))
+    let wm = PackedB::new(
+        Operand {
+            data: l.wm,
+            rs: h,
+            cs: 1,
+        },
+        k,
+        h,
+    );
+    let (_, task_rows) = split(n, ROWS_PER_TASK);
+    out.par_chunks_mut(task_rows * h)
+        .zip(p.par_chunks_mut(task_rows * h))
         .enumerate()
         .for_each(|(task, (out, p))| {
-            let row0 = task * ROWS_PER_TASK;
+            let row0 = task * task_rows;
             let rows = out.len() / h;
             let z = &l.z[row0 * k..(row0 + rows) * k];
-            sgemm(
+            sgemm_packed(
                 (rows, h, k),
                 p,
                 Operand {
@@ -175,11 +200,7 @@ pub(crate) fn forward_into(l: &Layer, p: &mut [f32], out: &mut [f32]) {
                     rs: k,
                     cs: 1,
                 },
-                Operand {
-                    data: l.wm,
-                    rs: h,
-                    cs: 1,
-                },
+                &wm,
             );
             let x = &l.x[row0 * l.d()..(row0 + rows) * l.d()];
             simd::forward_rows(l, x, p, out);
@@ -215,7 +236,7 @@ pub(crate) fn backward(
         // `p` holds dz in place only for square layers.
         let mut dz = vec![0f32; n * k];
         backward_into(l, &mut p, &mut grad, false, grads);
-        dz_of(l, &grad, &mut dz);
+        dz_of(&packed_wm_t(l), &grad, &mut dz);
         Some(dz)
     } else {
         backward_into(l, &mut p, &mut grad, need_dz, grads);
@@ -272,12 +293,14 @@ pub(crate) fn backward_into(
     if need_dz {
         assert_eq!(k, h, "dz takes p's place only in a square layer");
     }
+    let wm_t = need_dz.then(|| packed_wm_t(l));
+    let (_, task_rows) = split(n, ROWS_PER_TASK);
     let partials: Vec<Partial> = g
-        .par_chunks_mut(ROWS_PER_TASK * h)
-        .zip(p.par_chunks_mut(ROWS_PER_TASK * h))
+        .par_chunks_mut(task_rows * h)
+        .zip(p.par_chunks_mut(task_rows * h))
         .enumerate()
         .map(|(task, (dp, p))| {
-            let row0 = task * ROWS_PER_TASK;
+            let row0 = task * task_rows;
             let rows = dp.len() / h;
             let x = &l.x[row0 * d..(row0 + rows) * d];
             let mut part = Partial {
@@ -286,9 +309,9 @@ pub(crate) fn backward_into(
                 dwb: vec![0.0; d * h],
             };
             simd::backward_rows(l, x, p, dp, &mut part);
-            if need_dz {
+            if let Some(wm_t) = &wm_t {
                 // This task's rows of p are spent: dz = dp · wmᵀ goes there.
-                dz_of(l, dp, &mut p[..rows * k]);
+                dz_of(wm_t, dp, &mut p[..rows * k]);
             }
             part
         })
@@ -305,12 +328,26 @@ pub(crate) fn backward_into(
     matmul_summed((k, h, n), out.dwm, l.z, g);
 }
 
+/// `wmᵀ` (`[h, k]`), packed for [`dz_of`].
+fn packed_wm_t<'a>(l: &Layer<'a>) -> PackedB<'a> {
+    let (k, h) = (l.k(), l.h());
+    PackedB::new(
+        Operand {
+            data: l.wm,
+            rs: 1,
+            cs: h,
+        },
+        h,
+        k,
+    )
+}
+
 /// `dz = dp · wmᵀ` for the rows of `dp` (`[rows, h]`) into `dz`
 /// (`[rows, k]`), on the calling thread.
-fn dz_of(l: &Layer, dp: &[f32], dz: &mut [f32]) {
-    let (k, h) = (l.k(), l.h());
+fn dz_of(wm_t: &PackedB, dp: &[f32], dz: &mut [f32]) {
+    let (h, k) = wm_t.shape();
     let rows = dp.len() / h;
-    sgemm(
+    sgemm_packed(
         (rows, k, h),
         dz,
         Operand {
@@ -318,22 +355,20 @@ fn dz_of(l: &Layer, dp: &[f32], dz: &mut [f32]) {
             rs: h,
             cs: 1,
         },
-        Operand {
-            data: l.wm,
-            rs: 1,
-            cs: h,
-        },
+        wm_t,
     )
 }
 
-/// Rows summed over per task of [`matmul_summed`]: fixed, so that the
-/// order of the sum does not depend on the number of threads.
+/// Most rows summed over per task of [`matmul_summed`] (cut by [`split`]).
 const ROWS_PER_SUM: usize = 2048;
+
+/// Values per task of [`matmul_summed`]'s final sum.
+const SUM_CHUNK: usize = 4096;
 
 /// `dst[k, h] = aᵀ · b` for row-major `a` `[n, k]` and `b` `[n, h]`: a
 /// product summed over the long `n`, which `gemm` would run on one thread
-/// per output block. Rows are split into fixed blocks whose products run in
-/// parallel and are added in block order.
+/// per output block. Rows are cut into blocks by [`split`], whose products
+/// run in parallel and are added in block order.
 pub(crate) fn matmul_summed(
     (k, h, n): (usize, usize, usize),
     dst: &mut [f32],
@@ -341,14 +376,14 @@ pub(crate) fn matmul_summed(
     b: &[f32],
 ) {
     assert!(dst.len() == k * h && a.len() == n * k && b.len() == n * h);
-    let blocks = n.div_ceil(ROWS_PER_SUM).max(1);
+    let (blocks, rows) = split(n, ROWS_PER_SUM);
     if blocks == 1 {
         return matmul((k, h, n), dst, (a, 1, k as isize), (b, h as isize, 1));
     }
     let parts: Vec<Vec<f32>> = (0..blocks)
         .into_par_iter()
         .map(|i| {
-            let (r0, r1) = (i * ROWS_PER_SUM, ((i + 1) * ROWS_PER_SUM).min(n));
+            let (r0, r1) = ((i * rows).min(n), ((i + 1) * rows).min(n));
             let mut part = vec![0f32; k * h];
             sgemm(
                 (k, h, r1 - r0),
@@ -367,10 +402,15 @@ pub(crate) fn matmul_summed(
             part
         })
         .collect();
-    dst.copy_from_slice(&parts[0]);
-    for part in &parts[1..] {
-        add_to(dst, part);
-    }
+    dst.par_chunks_mut(SUM_CHUNK)
+        .enumerate()
+        .for_each(|(i, dst)| {
+            let at = i * SUM_CHUNK..i * SUM_CHUNK + dst.len();
+            dst.copy_from_slice(&parts[0][at.clone()]);
+            for part in &parts[1..] {
+                add_to(dst, &part[at.clone()]);
+            }
+        });
 }
 
 fn add_to(acc: &mut [f32], v: &[f32]) {
@@ -521,6 +561,24 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn splits_cover_every_row_in_an_even_number_of_near_equal_tasks() {
+        for most in [ROWS_PER_TASK, ROWS_PER_SUM] {
+            for n in [
+                1, 7, 512, 513, 2048, 2049, 4096, 4097, 27_000, 65_536, 100_003,
+            ] {
+                let (tasks, rows) = split(n, most);
+                assert!(tasks == 1 || tasks.is_multiple_of(2), "{n}: {tasks} tasks");
+                assert!(rows <= most, "{n}: {rows} rows per task");
+                // Every task but the last is full, and the last is not empty.
+                assert!((tasks - 1) * rows < n && tasks * rows >= n, "{n}");
+            }
+        }
+        assert_eq!(split(27_000, ROWS_PER_SUM), (14, 1929));
+        assert_eq!(split(27_000, ROWS_PER_TASK), (54, 500));
+        assert_eq!(split(65_536, ROWS_PER_SUM), (32, 2048));
     }
 
     #[test]

@@ -640,15 +640,46 @@ pub enum Layers {
     Plain,
 }
 
+/// What [`time_step`] measured over the timed steps.
+#[derive(Clone, Copy, Debug)]
+pub struct StepTime {
+    /// Mean wall seconds per step.
+    pub seconds: f64,
+    /// The cores kept busy: CPU time of the whole process over wall time
+    /// (2.0 is two cores all the time); NaN where it cannot be read.
+    pub cores: f64,
+}
+
+/// CPU seconds (user and system, all threads) this process has used so
+/// far; NaN where the platform does not say.
+pub fn cpu_seconds() -> f64 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: getrusage fills the struct it is given.
+        let u = unsafe {
+            libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr());
+            u.assume_init()
+        };
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+        secs(u.ru_utime) + secs(u.ru_stime)
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        f64::NAN
+    }
+}
+
 /// Mean seconds per full-batch training step (forward, backward, Adam) of
-/// `arch` on `points` random pairs, over `reps` steps after one warm-up.
+/// `arch` on `points` random pairs, over `reps` steps after one warm-up,
+/// and the cores busy during them.
 pub fn time_step(
     arch: &Arch,
     points: usize,
     backend: CpuBackend,
     layers: Layers,
     reps: usize,
-) -> f64 {
+) -> StepTime {
     time_step_with(arch, points, backend, reps, layers == Layers::Fused)
 }
 
@@ -660,7 +691,7 @@ fn time_step_with(
     backend: CpuBackend,
     reps: usize,
     fused: bool,
-) -> f64 {
+) -> StepTime {
     fn pick<B: SconeLayerOp>(fused: bool) -> Forward<B> {
         if fused {
             model::forward_fused
@@ -686,7 +717,7 @@ fn time_step_on<B: AutodiffBackend>(
     reps: usize,
     (device, forward): (&B::Device, Forward<B>),
     warm_up: usize,
-) -> f64 {
+) -> StepTime {
     let trainer = Trainer::<B>::new(&init_network(arch, 0), device, forward);
     time_steps(trainer, arch, points, reps, warm_up)
 }
@@ -699,7 +730,7 @@ fn time_steps<S: Stepper>(
     points: usize,
     reps: usize,
     warm_up: usize,
-) -> f64 {
+) -> StepTime {
     let (coords, targets) = random_pairs(arch, points);
     let pairs = trainer.upload(coords, targets);
     // Small learning rate: the weights must stay finite however many steps
@@ -708,18 +739,22 @@ fn time_steps<S: Stepper>(
     for _ in 0..warm_up {
         let _ = trainer.step(&pairs, 1e-6, true);
     }
-    let start = Instant::now();
+    let (cpu, start) = (cpu_seconds(), Instant::now());
     for r in 0..reps {
         let _ = trainer.step(&pairs, 1e-6, r + 1 == reps);
     }
-    start.elapsed().as_secs_f64() / reps.max(1) as f64
+    let wall = start.elapsed().as_secs_f64();
+    StepTime {
+        seconds: wall / reps.max(1) as f64,
+        cores: (cpu_seconds() - cpu) / wall,
+    }
 }
 
 /// Mean seconds per full-batch training step (forward, backward, Adam) of
 /// `arch` on `points` random pairs with the CPU engine [`fit`] uses for it
 /// (the host engine for SCONE sin², burn's Flex backend otherwise), over
 /// `reps` steps after one warm-up.
-pub fn time_step_encoder(arch: &Arch, points: usize, reps: usize) -> f64 {
+pub fn time_step_encoder(arch: &Arch, points: usize, reps: usize) -> StepTime {
     if !host::supports(arch) {
         return time_step(arch, points, CpuBackend::Flex, Layers::Plain, reps);
     }

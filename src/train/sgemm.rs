@@ -6,11 +6,21 @@
 //! 45–50 GFLOP/s per core here, 60% of an AVX2 core's peak; this kernel
 //! keeps a 6 × 16 block of the result in twelve registers and streams
 //! packed panels of both operands through it, which is the classic layout
-//! for this instruction set. CPUs without AVX2 and FMA run `gemm` instead.
+//! for this instruction set. The loops run in the usual order for it: a
+//! block of [`KC`] steps of the right operand is packed into panels, a
+//! block of up to [`MC`] rows of the left one likewise, and each right
+//! panel then stays in L1 while the left panels pass it. Both operands are
+//! packed reading along their contiguous dimension (a weight gradient's
+//! `zᵀ` is read row by row of `z`, not one strided column at a time). A
+//! right operand that many products share (a layer's weight, for every
+//! task of rows) can be packed once beforehand ([`PackedB`]). CPUs without
+//! AVX2 and FMA run `gemm` instead.
 //!
 //! Every result is summed in the order of the inner dimension, in blocks of
 //! [`KC`] added in order, so it does not depend on how callers split rows
 //! into tasks or on the number of threads.
+
+use rayon::prelude::*;
 
 /// Rows of the register block.
 const MR: usize = 6;
@@ -19,6 +29,12 @@ const NR: usize = 16;
 /// Inner-dimension block: a packed A block (`KC × MR`) stays in L1, the
 /// packed B panels (`KC × n`) in L2.
 const KC: usize = 256;
+/// Rows of `a` packed at a time: a block of `MC × KC` stays in L2 while
+/// each packed B panel (`KC × NR`) is reused across it from L1. As many as
+/// a layer's weight gradient has (240 or 250), so that packing its `zᵀ`
+/// reads whole rows of `z` in order.
+const MC: usize = 252;
+const _: () = assert!(MC.is_multiple_of(MR), "a block holds whole panels");
 
 /// An operand: element (row, col) at `data[row·rs + col·cs]`.
 #[derive(Clone, Copy)]
@@ -46,9 +62,88 @@ impl Operand<'_> {
 /// `c = a · b` with `c` row-major `[m, n]`, `a` `[m, k]` and `b` `[k, n]`,
 /// on the calling thread.
 pub(crate) fn sgemm((m, n, k): (usize, usize, usize), c: &mut [f32], a: Operand, b: Operand) {
+    product((m, n, k), c, a, Rhs::Plain(b));
+}
+
+/// A right-hand operand `[k, n]` packed once, for many products that
+/// share it (every task of a layer multiplies by the same weight).
+pub(crate) struct PackedB<'a> {
+    b: Operand<'a>,
+    k: usize,
+    n: usize,
+    /// Each block of [`KC`] rows as [`pack_b`] lays it out, one after
+    /// another; empty where the portable product runs instead.
+    panels: Vec<f32>,
+}
+
+impl<'a> PackedB<'a> {
+    pub(crate) fn new(b: Operand<'a>, k: usize, n: usize) -> Self {
+        b.check(k, n);
+        let mut panels = Vec::new();
+        if avx2() {
+            // Every task waits for it: the panels are packed on every core.
+            let width = n.div_ceil(NR) * NR;
+            panels = vec![0f32; k * width];
+            for (block, p0) in panels.chunks_mut(KC * width).zip((0..k).step_by(KC)) {
+                let kc = KC.min(k - p0);
+                block
+                    .par_chunks_mut(kc * NR)
+                    .enumerate()
+                    .for_each(|(jp, panel)| pack_b_panel(b, p0, kc, jp * NR, n, panel));
+            }
+        }
+        Self { b, k, n, panels }
+    }
+
+    /// `(k, n)`.
+    pub(crate) fn shape(&self) -> (usize, usize) {
+        (self.k, self.n)
+    }
+
+    /// The packed rows `p0..p0 + kc` (`p0` a multiple of [`KC`]).
+    fn block(&self, p0: usize, kc: usize) -> &[f32] {
+        let start = p0 * self.n.div_ceil(NR) * NR;
+        &self.panels[start..start + kc * self.n.div_ceil(NR) * NR]
+    }
+}
+
+/// [`sgemm`] with `b` packed beforehand: the same sums in the same order.
+pub(crate) fn sgemm_packed(
+    (m, n, k): (usize, usize, usize),
+    c: &mut [f32],
+    a: Operand,
+    b: &PackedB,
+) {
+    assert!(b.k == k && b.n == n, "packed operand shape");
+    product((m, n, k), c, a, Rhs::Packed(b));
+}
+
+/// The right-hand side of a product.
+#[derive(Clone, Copy)]
+enum Rhs<'a> {
+    Plain(Operand<'a>),
+    Packed(&'a PackedB<'a>),
+}
+
+fn avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        crate::decode::fastmath::has_avx2()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+fn product((m, n, k): (usize, usize, usize), c: &mut [f32], a: Operand, b: Rhs) {
     assert_eq!(c.len(), m * n, "result shape");
     a.check(m, k);
-    b.check(k, n);
+    let plain = match b {
+        Rhs::Plain(b) => b,
+        Rhs::Packed(p) => p.b,
+    };
+    plain.check(k, n);
     if m == 0 || n == 0 {
         return;
     }
@@ -57,12 +152,12 @@ pub(crate) fn sgemm((m, n, k): (usize, usize, usize), c: &mut [f32], a: Operand,
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if crate::decode::fastmath::has_avx2() {
+    if avx2() {
         // SAFETY: the CPU has the features the function enables; every
         // access is bounds-checked or inside buffers sized here.
         return unsafe { sgemm_avx2((m, n, k), c, a, b) };
     }
-    sgemm_portable((m, n, k), c, a, b)
+    sgemm_portable((m, n, k), c, a, plain)
 }
 
 /// The same product through the `gemm` crate (CPUs without AVX2 and FMA).
@@ -132,30 +227,77 @@ fn add(dst: &mut [f32], src: &[f32]) {
 /// whichever dimension of `b` is contiguous.
 fn pack_b(b: Operand, p0: usize, kc: usize, n: usize, out: &mut Vec<f32>) {
     let panels = n.div_ceil(NR);
-    out.clear();
+    // Every value is written below, padding included.
     out.resize(panels * kc * NR, 0.0);
-    for (jp, panel) in out.chunks_exact_mut(kc * NR).enumerate() {
-        let j0 = jp * NR;
-        let cols = NR.min(n - j0);
-        if b.cs == 1 {
-            for (p, dst) in panel.chunks_exact_mut(NR).enumerate() {
-                let start = (p0 + p) * b.rs + j0;
-                copy(&mut dst[..cols], &b.data[start..start + cols]);
-            }
-        } else if b.rs == 1 {
-            for j in 0..cols {
-                let start = (j0 + j) * b.cs + p0;
-                for (p, &v) in b.data[start..start + kc].iter().enumerate() {
-                    panel[p * NR + j] = v;
-                }
-            }
-        } else {
-            for p in 0..kc {
-                for j in 0..cols {
-                    panel[p * NR + j] = b.at(p0 + p, j0 + j);
-                }
+    let out = &mut out[..panels * kc * NR];
+    if b.cs != 1 {
+        for (jp, panel) in out.chunks_exact_mut(kc * NR).enumerate() {
+            pack_b_panel(b, p0, kc, jp * NR, n, panel);
+        }
+        return;
+    }
+    // Row by row: each row of `b` is read once, in order.
+    if !n.is_multiple_of(NR) {
+        out[(panels - 1) * kc * NR..].fill(0.0);
+    }
+    for p in 0..kc {
+        let row = &b.data[(p0 + p) * b.rs..(p0 + p) * b.rs + n];
+        for (jp, src) in row.chunks(NR).enumerate() {
+            let at = jp * kc * NR + p * NR;
+            copy(&mut out[at..at + src.len()], src);
+        }
+    }
+}
+
+/// Packs rows `p0..p0 + kc` and columns `j0..j0 + NR` of `b` (`n` columns)
+/// into `panel`, `[p][NR]`, padded with zeros past column `n`.
+fn pack_b_panel(b: Operand, p0: usize, kc: usize, j0: usize, n: usize, panel: &mut [f32]) {
+    let cols = NR.min(n - j0);
+    if cols < NR {
+        panel.fill(0.0);
+    }
+    if b.cs == 1 {
+        for (p, dst) in panel.chunks_exact_mut(NR).enumerate() {
+            let start = (p0 + p) * b.rs + j0;
+            copy(&mut dst[..cols], &b.data[start..start + cols]);
+        }
+    } else if b.rs == 1 {
+        for j in 0..cols {
+            let start = (j0 + j) * b.cs + p0;
+            for (p, &v) in b.data[start..start + kc].iter().enumerate() {
+                panel[p * NR + j] = v;
             }
         }
+    } else {
+        for p in 0..kc {
+            for j in 0..cols {
+                panel[p * NR + j] = b.at(p0 + p, j0 + j);
+            }
+        }
+    }
+}
+
+/// Packs rows `i0..i0 + mc` and columns `p0..p0 + kc` of `a` into panels
+/// of [`MR`] rows, each as [`pack_a`] lays it out, `KC · MR` values apart.
+fn pack_a_block(a: Operand, i0: usize, mc: usize, p0: usize, kc: usize, out: &mut [f32]) {
+    let panels = mc.div_ceil(MR);
+    if a.rs == 1 {
+        // Along the contiguous columns of `a`: each is read once, in order.
+        if !mc.is_multiple_of(MR) {
+            out[(panels - 1) * KC * MR..panels * KC * MR].fill(0.0);
+        }
+        for p in 0..kc {
+            let start = (p0 + p) * a.cs + i0;
+            for (ir, src) in a.data[start..start + mc].chunks(MR).enumerate() {
+                let at = ir * KC * MR + p * MR;
+                copy(&mut out[at..at + src.len()], src);
+            }
+        }
+        return;
+    }
+    for (ir, dst) in out.chunks_exact_mut(KC * MR).take(panels).enumerate() {
+        let dst = <&mut [f32; KC * MR]>::try_from(dst).expect("KC × MR values");
+        pack_a(a, i0 + ir * MR, MR.min(mc - ir * MR), p0, kc, dst);
     }
 }
 
@@ -188,30 +330,79 @@ fn pack_a(a: Operand, i0: usize, rows: usize, p0: usize, kc: usize, out: &mut [f
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn sgemm_avx2((m, n, k): (usize, usize, usize), c: &mut [f32], a: Operand, b: Operand) {
-    let mut packed_b = Vec::new();
-    let mut packed_a = [0f32; KC * MR];
+unsafe fn sgemm_avx2((m, n, k): (usize, usize, usize), c: &mut [f32], a: Operand, b: Rhs) {
+    thread_local! {
+        /// Packing buffers, kept from one product to the next.
+        static SCRATCH: std::cell::RefCell<(Vec<f32>, Vec<f32>)> = const {
+            std::cell::RefCell::new((Vec::new(), Vec::new()))
+        };
+    }
+    SCRATCH.with_borrow_mut(|(packed_a, own_b)| {
+        packed_a.resize(MC * KC, 0.0);
+        // SAFETY: as for this function.
+        unsafe { sgemm_avx2_in((m, n, k), c, a, b, packed_a, own_b) }
+    })
+}
+
+/// [`sgemm_avx2`] with its packing buffers (`packed_a` of `MC · KC`
+/// values, whose contents do not matter).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sgemm_avx2_in(
+    (m, n, k): (usize, usize, usize),
+    c: &mut [f32],
+    a: Operand,
+    b: Rhs,
+    packed_a: &mut [f32],
+    own_b: &mut Vec<f32>,
+) {
+    // Near-equal blocks of whole panels, rather than full ones and a short
+    // rest.
+    let row_block = m.div_ceil(m.div_ceil(MC)).next_multiple_of(MR);
     let mut p0 = 0;
     while p0 < k {
         let kc = KC.min(k - p0);
         let first = p0 == 0;
-        pack_b(b, p0, kc, n, &mut packed_b);
-        for i0 in (0..m).step_by(MR) {
-            let rows = MR.min(m - i0);
-            pack_a(a, i0, rows, p0, kc, &mut packed_a);
+        let packed_b = match b {
+            Rhs::Plain(b) => {
+                pack_b(b, p0, kc, n, own_b);
+                &own_b[..]
+            }
+            Rhs::Packed(b) => b.block(p0, kc),
+        };
+        for ic in (0..m).step_by(row_block) {
+            let mc = row_block.min(m - ic);
+            let a_panels = mc.div_ceil(MR);
+            pack_a_block(a, ic, mc, p0, kc, packed_a);
+            // Each B panel stays in L1 while the block's A panels stream
+            // through from L2.
             for (jp, panel) in packed_b.chunks_exact(kc * NR).enumerate() {
                 let j0 = jp * NR;
                 let cols = NR.min(n - j0);
-                let mut block = [0f32; MR * NR];
-                // SAFETY: both packed buffers hold kc steps of their width.
-                unsafe { kernel(kc, &packed_a, panel, &mut block) };
-                for r in 0..rows {
-                    let dst = &mut c[(i0 + r) * n + j0..(i0 + r) * n + j0 + cols];
-                    let src = &block[r * NR..r * NR + cols];
-                    if first {
-                        copy(dst, src);
-                    } else {
-                        add(dst, src);
+                for (ir, a_panel) in packed_a.chunks_exact(KC * MR).take(a_panels).enumerate() {
+                    let i0 = ic + ir * MR;
+                    let rows = MR.min(m - i0);
+                    let a_panel = <&[f32; KC * MR]>::try_from(a_panel).expect("KC × MR values");
+                    if rows == MR && cols == NR {
+                        let at = i0 * n + j0;
+                        let tile = &mut c[at..at + (MR - 1) * n + NR];
+                        // SAFETY: both packed buffers hold kc steps of their
+                        // width, and `tile` reaches MR rows of NR values n
+                        // apart.
+                        unsafe { kernel(kc, a_panel, panel, tile.as_mut_ptr(), n, first) };
+                        continue;
+                    }
+                    let mut block = [0f32; MR * NR];
+                    // SAFETY: as above; `block` is MR rows of NR values.
+                    unsafe { kernel(kc, a_panel, panel, block.as_mut_ptr(), NR, true) };
+                    for r in 0..rows {
+                        let dst = &mut c[(i0 + r) * n + j0..(i0 + r) * n + j0 + cols];
+                        let src = &block[r * NR..r * NR + cols];
+                        if first {
+                            copy(dst, src);
+                        } else {
+                            add(dst, src);
+                        }
                     }
                 }
             }
@@ -220,10 +411,23 @@ unsafe fn sgemm_avx2((m, n, k): (usize, usize, usize), c: &mut [f32], a: Operand
     }
 }
 
-/// `block[MR][NR] = Σ_p a[p][·] ⊗ b[p][·]` over `kc` packed steps.
+/// `c[r·ldc + j] (=|+=) Σ_p a[p][r] · b[p][j]` for the `MR × NR` block at
+/// `c` over `kc` packed steps: stored when `overwrite`, added otherwise.
+///
+/// # Safety
+///
+/// `b` holds `kc · NR` values, and `c` points to `MR` rows of `NR` values
+/// `ldc` apart.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn kernel(kc: usize, a: &[f32; KC * MR], b: &[f32], block: &mut [f32; MR * NR]) {
+unsafe fn kernel(
+    kc: usize,
+    a: &[f32; KC * MR],
+    b: &[f32],
+    c: *mut f32,
+    ldc: usize,
+    overwrite: bool,
+) {
     use std::arch::x86_64::*;
     debug_assert!(kc <= KC && b.len() >= kc * NR);
     let (ap, bp) = (a.as_ptr(), b.as_ptr());
@@ -241,10 +445,19 @@ unsafe fn kernel(kc: usize, a: &[f32; KC * MR], b: &[f32], block: &mut [f32; MR 
         }
     }
     for (r, acc) in acc.iter().enumerate() {
-        // SAFETY: each row of `block` holds NR = 16 values.
+        // SAFETY: the caller gives MR rows of NR values ldc apart.
         unsafe {
-            _mm256_storeu_ps(block.as_mut_ptr().add(r * NR), acc[0]);
-            _mm256_storeu_ps(block.as_mut_ptr().add(r * NR + 8), acc[1]);
+            let row = c.add(r * ldc);
+            if overwrite {
+                _mm256_storeu_ps(row, acc[0]);
+                _mm256_storeu_ps(row.add(8), acc[1]);
+            } else {
+                _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[0]));
+                _mm256_storeu_ps(
+                    row.add(8),
+                    _mm256_add_ps(_mm256_loadu_ps(row.add(8)), acc[1]),
+                );
+            }
         }
     }
 }
@@ -276,6 +489,8 @@ mod tests {
             (13, 33, 250),
             (512, 250, 250),
             (240, 240, 600),
+            (250, 97, 2048),
+            (300, 250, 250),
             (7, 3, 513),
         ];
         for (m, n, k) in shapes {
@@ -313,6 +528,15 @@ mod tests {
                 sgemm((m, n, k), &mut c, a, b);
                 let mut portable = vec![f32::NAN; m * n];
                 sgemm_portable((m, n, k), &mut portable, a, b);
+                let mut packed = vec![f32::NAN; m * n];
+                sgemm_packed((m, n, k), &mut packed, a, &PackedB::new(b, k, n));
+                // Packing beforehand changes nothing, to the bit.
+                assert!(
+                    c.iter()
+                        .zip(&packed)
+                        .all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "{m}×{n}×{k} {a_t} {b_t}: packed beforehand differs"
+                );
                 let tol = 1e-5 * (k as f64).sqrt().max(1.0);
                 for ((got, p), want) in c.iter().zip(&portable).zip(naive((m, n, k), a, b)) {
                     assert!(

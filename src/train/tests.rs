@@ -475,12 +475,12 @@ fn step_times() {
         ("h128 l4", preset(128), 65_536),
     ];
     for (name, arch, points) in cases {
-        let t = time_step_encoder(&arch, points, 5);
+        let t = time_step_encoder(&arch, points, 5).seconds;
         println!("{name:8} {points:6} points  host engine: {t:.4} s/step");
         for backend in [CpuBackend::Flex, CpuBackend::NdArray] {
             for fused in [true, false] {
                 let reps = if fused { 5 } else { 2 };
-                let t = time_step_with(&arch, points, backend, reps, fused);
+                let t = time_step_with(&arch, points, backend, reps, fused).seconds;
                 println!("{name:8} {points:6} points  {backend:?} fused={fused}: {t:.4} s/step");
             }
         }
