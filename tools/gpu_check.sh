@@ -14,7 +14,8 @@
 # /usr/local/cuda) and python3 with torch. It prints, and writes as Markdown
 # to $GPU_CHECK_OUT/gpu-check.md (default .gpu/results):
 #   1. the card, driver and CUDA versions;
-#   2. the CUDA tests (tests/cuda.rs: GPU against CPU);
+#   2. the CUDA tests (tests/cuda.rs: GPU against CPU), one at a time, most
+#      telling first, within GPU_CHECK_TESTS_S seconds (default 200);
 #   3. one training step of the paper model on 65,536 and 393,216
 #      coordinates: scone's CUDA engine in f32 and tf32 against PyTorch
 #      eager (f32 and tf32) and torch.compile (tf32) from
@@ -102,9 +103,44 @@ say ""
 say "## CUDA tests"
 say ""
 say '```'
-timeout 200 "$bin/cuda-tests" --ignored --test-threads 1 --nocapture 2>&1 | grep -v '^$' | tee -a "$report"
-tests_rc=${PIPESTATUS[0]}
+# One test at a time, most telling first, each bounded by what is left of
+# the tests' budget (GPU_CHECK_TESTS_S, default 200): the vector test
+# compiles burn-cuda kernels for every baseline network and goes last.
+# Tests missing from this list run after it.
+order="a_gpu_is_found a_cuda_engine_step_has_the_host_engines_gradients
+  large_evaluations_are_chunked_and_match a_full_batch_image_fit_on_the_gpu_is_as_good_as_on_the_cpu
+  random_batches_drawn_on_the_gpu_train_as_well_as_the_cpus a_clip_trains_on_the_gpu
+  a_shape_trains_on_the_gpu the_command_line_decodes_and_meshes_on_the_gpu_like_the_cpu
+  every_vector_evaluates_on_the_gpu_as_on_the_cpu"
+listed=$("$bin/cuda-tests" --ignored --list 2>/dev/null | sed -n 's/: test$//p')
+tests_end=$(($(date +%s) + ${GPU_CHECK_TESTS_S:-200}))
+tests_rc=0
+test_rows=()
+[ -n "$listed" ] || { test_rows+=("| (all) | the test binary listed no tests | |"); tests_rc=1; }
+for t in $order $(echo "$listed" | grep -vxF -f <(echo "$order" | tr -s ' \n' '\n')); do
+  echo "$listed" | grep -qxF "$t" || { test_rows+=("| $t | not in this build |  |"); continue; }
+  left=$((tests_end - $(date +%s)))
+  if [ "$left" -lt 10 ]; then
+    test_rows+=("| $t | not run: the tests' time was spent | |")
+    tests_rc=1
+    continue
+  fi
+  t0=$(date +%s.%N)
+  timeout "$left" "$bin/cuda-tests" --ignored --exact "$t" --nocapture 2>&1 | grep -v '^$' | tee -a "$report"
+  rc=${PIPESTATUS[0]}
+  case $rc in
+    0) verdict=passed ;;
+    124) verdict="stopped after $left s" ;;
+    *) verdict="FAILED (exit $rc)" ;;
+  esac
+  [ "$rc" = 0 ] || tests_rc=1
+  test_rows+=("| $t | $verdict | $(since "$t0") |")
+done
 say '```'
+say ""
+say "| test | result | s |"
+say "| --- | --- | --- |"
+for row in "${test_rows[@]}"; do say "$row"; done
 say "CUDA tests exit status: $tests_rc ($(elapsed) s into the run)"
 
 say ""
