@@ -8,11 +8,12 @@
 //! the same sines the decoder does, and the backward pass its `sin_cos_k`
 //! twin), and keep both cores busy on the matrix products.
 //!
-//! Each pass runs over tasks of up to [`ROWS_PER_TASK`] rows, one task per core at
-//! a time: the forward pass computes a task's `z·wm` with the
-//! single-threaded product of [`super::sgemm`] and applies the sines to it
-//! while it is still in cache, and the backward pass likewise computes a
-//! task's `dp · wmᵀ` right after its `dp`. On this network's shapes that
+//! Each pass runs over tasks of up to [`ROWS_PER_TASK`] rows, one task per
+//! core at a time: the forward pass computes a task's `z·wm` with the
+//! single-threaded product of [`super::sgemm`] (the layer's weight packed
+//! once for all tasks) and applies the sines to it while it is still in
+//! cache, and the backward pass likewise computes a task's `dp · wmᵀ` right
+//! after its `dp`. On this network's shapes that
 //! measured faster than `gemm`'s own threading (whose split of a few
 //! hundred columns left a core idle).
 //!

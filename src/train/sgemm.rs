@@ -26,8 +26,8 @@ use rayon::prelude::*;
 const MR: usize = 6;
 /// Columns of the register block (two 8-wide vectors).
 const NR: usize = 16;
-/// Inner-dimension block: a packed A block (`KC × MR`) stays in L1, the
-/// packed B panels (`KC × n`) in L2.
+/// Inner-dimension block: one packed B panel (`KC × NR`, 16 KiB) stays in
+/// L1 while the packed A block (up to `MC × KC`) streams past it from L2.
 const KC: usize = 256;
 /// Rows of `a` packed at a time: a block of `MC × KC` stays in L2 while
 /// each packed B panel (`KC × NR`) is reused across it from L1. As many as
