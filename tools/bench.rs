@@ -275,8 +275,8 @@ fn training_step(o: &Options) {
                 times.push((t.seconds, t.cores));
             }
         }
-        let each = base.clone();
-        let base = base.map(|rounds| median_pair(&rounds));
+        let each = base;
+        let base = each.as_ref().map(|rounds| median_pair(rounds));
         let ratio = |secs: f64| match &base {
             Ok((t, _)) => format!("{:.2}", secs / t),
             Err(_) => "–".into(),

@@ -22,6 +22,8 @@
 
 use rayon::prelude::*;
 
+use crate::decode::fastmath::has_avx2;
+
 /// Rows of the register block.
 const MR: usize = 6;
 /// Columns of the register block (two 8-wide vectors).
@@ -80,7 +82,7 @@ impl<'a> PackedB<'a> {
     pub(crate) fn new(b: Operand<'a>, k: usize, n: usize) -> Self {
         b.check(k, n);
         let mut panels = Vec::new();
-        if avx2() {
+        if has_avx2() {
             // Every task waits for it: the panels are packed on every core.
             let width = n.div_ceil(NR) * NR;
             panels = vec![0f32; k * width];
@@ -125,17 +127,6 @@ enum Rhs<'a> {
     Packed(&'a PackedB<'a>),
 }
 
-fn avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        crate::decode::fastmath::has_avx2()
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 fn product((m, n, k): (usize, usize, usize), c: &mut [f32], a: Operand, b: Rhs) {
     assert_eq!(c.len(), m * n, "result shape");
     a.check(m, k);
@@ -152,7 +143,7 @@ fn product((m, n, k): (usize, usize, usize), c: &mut [f32], a: Operand, b: Rhs) 
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if avx2() {
+    if has_avx2() {
         // SAFETY: the CPU has the features the function enables; every
         // access is bounds-checked or inside buffers sized here.
         return unsafe { sgemm_avx2((m, n, k), c, a, b) };
@@ -302,7 +293,8 @@ fn pack_a_block(a: Operand, i0: usize, mc: usize, p0: usize, kc: usize, out: &mu
 }
 
 /// Packs rows `i0..i0 + rows` and columns `p0..p0 + kc` of `a` as
-/// `[p][MR]`, padded with zero rows.
+/// `[p][MR]`, padded with zero rows. (Column-contiguous `a` is packed a
+/// whole block at a time by [`pack_a_block`].)
 fn pack_a(a: Operand, i0: usize, rows: usize, p0: usize, kc: usize, out: &mut [f32; KC * MR]) {
     if rows < MR {
         out.fill(0.0);
@@ -313,11 +305,6 @@ fn pack_a(a: Operand, i0: usize, rows: usize, p0: usize, kc: usize, out: &mut [f
             for (p, &v) in a.data[start..start + kc].iter().enumerate() {
                 out[p * MR + r] = v;
             }
-        }
-    } else if a.rs == 1 {
-        for (p, dst) in out.chunks_exact_mut(MR).take(kc).enumerate() {
-            let start = (p0 + p) * a.cs + i0;
-            copy(&mut dst[..rows], &a.data[start..start + rows]);
         }
     } else {
         for p in 0..kc {
