@@ -60,14 +60,15 @@ fn a_gpu_is_found() {
 }
 
 /// scone's CUDA engine in IEEE f32 against the host engine on one batch
-/// (named to run among the first, before the slow burn-cuda vectors):
-/// the loss within 1e-5 and every gradient within 1e-3 of the largest of
-/// its tensor. With tf32 products the figures are printed, not held: what
-/// tf32 costs is measured on whole fits (docs/gpu.md).
+/// (named to run among the first, before the slow burn-cuda vectors),
+/// with the row kernels and with their elementwise twin: the loss within
+/// 1e-5 and every gradient within 1e-3 of the largest of its tensor.
+/// With tf32 products the figures are printed, not held: what tf32 costs
+/// is measured on whole fits (docs/gpu.md).
 #[test]
 #[ignore = "needs an NVIDIA GPU"]
 fn a_cuda_engine_step_has_the_host_engines_gradients() {
-    use scone::gpu::engine::Math;
+    use scone::gpu::engine::{Kernels, Math};
     gpu_name();
     let sdf = Settings::for_kind(Kind::Sdf, Preset::Paper)
         .arch(3, 1)
@@ -80,15 +81,17 @@ fn a_cuda_engine_step_has_the_host_engines_gradients() {
         ),
         ("3D paper SCONE", sdf, 30_000),
     ] {
-        for math in [Math::F32, Math::Tf32] {
-            let (loss, worst, name) =
-                scone::train::cuda_gradient_check(&arch, points, math).unwrap();
-            println!(
-                "{label}, {math:?}: loss differs by {loss:.1e} (relative), gradients by at most {worst:.1e} of their tensor's largest ({name})"
-            );
-            if math == Math::F32 {
-                assert!(loss <= 1e-5, "{label}: loss {loss:e}");
-                assert!(worst <= 1e-3, "{label}: {name} {worst:e}");
+        for kernels in [Kernels::Rows, Kernels::Elementwise] {
+            for math in [Math::F32, Math::Tf32] {
+                let (loss, worst, name) =
+                    scone::train::cuda_gradient_check(&arch, points, math, kernels).unwrap();
+                println!(
+                    "{label}, {kernels:?}, {math:?}: loss differs by {loss:.1e} (relative), gradients by at most {worst:.1e} of their tensor's largest ({name})"
+                );
+                if math == Math::F32 {
+                    assert!(loss <= 1e-5, "{label}, {kernels:?}: loss {loss:e}");
+                    assert!(worst <= 1e-3, "{label}, {kernels:?}: {name} {worst:e}");
+                }
             }
         }
     }

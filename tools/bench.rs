@@ -143,11 +143,21 @@ fn cuda_steps(o: &Options) {
         eprintln!("bench: {e}");
         std::process::exit(1);
     };
-    use scone::gpu::engine::Math;
+    use scone::gpu::engine::{Kernels, Math};
     use scone::train::CudaEngine;
     let mut engines = vec![
-        ("scone-cuda-f32", CudaEngine::Scone(Math::F32)),
-        ("scone-cuda-tf32", CudaEngine::Scone(Math::Tf32)),
+        (
+            "scone-cuda-f32",
+            CudaEngine::Scone(Math::F32, Kernels::Rows),
+        ),
+        (
+            "scone-cuda-tf32",
+            CudaEngine::Scone(Math::Tf32, Kernels::Rows),
+        ),
+        (
+            "scone-cuda-tf32-elementwise",
+            CudaEngine::Scone(Math::Tf32, Kernels::Elementwise),
+        ),
     ];
     if o.cuda_burn {
         engines.push(("burn-cuda", CudaEngine::Burn));

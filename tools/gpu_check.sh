@@ -4,7 +4,8 @@
 #   tools/gpu_check.sh pack   # here, with Rust: build and gather into .gpu/
 #   tools/gpu_check.sh run    # on the GPU machine (no Rust, no network)
 #
-# `pack` builds the release `scone` binary, the step benchmark (tools/bench.rs)
+# `pack` compiles the CUDA kernels with NVRTC (tools/nvrtc_check.py), builds
+# the release `scone` binary, the step benchmark (tools/bench.rs)
 # and the CUDA test binary (tests/cuda.rs) with `--features cuda`, strips
 # them, and copies kodim01, kodim05, kodim23 and the Stanford bunny from
 # ../shared/data into .gpu/ (git-ignored, about 30 MB). Bring the repository
@@ -17,9 +18,10 @@
 #   2. the CUDA tests (tests/cuda.rs: GPU against CPU), one at a time, most
 #      telling first, within GPU_CHECK_TESTS_S seconds (default 200);
 #   3. one training step of the paper model on 65,536 and 393,216
-#      coordinates: scone's CUDA engine in f32 and tf32 against PyTorch
-#      eager (f32 and tf32) and torch.compile (tf32) from
-#      tools/reference/step_time.py, same card;
+#      coordinates: scone's CUDA engine in f32 and tf32 (row kernels) and
+#      in tf32 with the elementwise kernels, against PyTorch eager (f32 and
+#      tf32) and torch.compile (tf32) from tools/reference/step_time.py,
+#      same card;
 #   4. a fit of kodim23 with the paper preset (10k full-batch steps) and
 #      SCONE, alone on the GPU: PSNR, SSIM and wall time next to Table 2;
 #   5. decoding the paper-size vector at 3840×2560 on the GPU and the CPU,
@@ -39,6 +41,11 @@ pack=$root/.gpu
 if [ "${1:-}" = pack ]; then
   set -e
   export CUDARC_CUDA_VERSION=${CUDARC_CUDA_VERSION:-13000}
+  # The kernels must compile with NVRTC, as the engine compiles them, before
+  # GPU time is spent on them (NVRTC needs no GPU: tools/reference/setup.sh
+  # brings it with PyTorch).
+  python3 tools/nvrtc_check.py --arch sm_90 ||
+    { echo "gpu_check: tools/nvrtc_check.py failed" >&2; exit 1; }
   cargo build --release --locked --features cuda --bin scone --example bench
   tests=$(cargo test --release --locked --features cuda --test cuda --no-run \
     --message-format=json 2>/dev/null | python3 -c '

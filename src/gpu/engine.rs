@@ -8,8 +8,8 @@
 //! burn-cuda stays the engine for the other networks. On SCONE it compiled
 //! and tuned kernels for minutes at the start of every process and then
 //! ran a step 3× slower than PyTorch eager (docs/gpu.md); here a process
-//! compiles seven small kernels (0.1 s) and a step is a few cuBLAS calls
-//! and one elementwise pass per layer and direction.
+//! compiles ten small kernels (0.1 s) and a step is a few cuBLAS calls
+//! and one pass over the layer's values per layer and direction.
 //!
 //! Buffers are row-major; a row-major `[rows, cols]` matrix is cuBLAS's
 //! column-major `[cols, rows]`, so every product below is written for the
@@ -24,6 +24,7 @@
 use std::sync::Arc;
 
 use cudarc::cublas::{CudaBlas, Gemm, GemmConfig, sys as blas_sys};
+use cudarc::driver::sys::CUdevice_attribute;
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaSlice, CudaStream, CudaView, CudaViewMut, LaunchConfig,
     PushKernelArg,
@@ -36,6 +37,10 @@ pub(crate) const KERNELS: &str = include_str!("kernels.cu");
 
 /// Threads per block of every kernel (the reductions assume 256).
 const BLOCK: u32 = 256;
+
+/// The most outputs that the last hidden layer's row kernel takes the
+/// output layer's products into: `MAX_OUT` in [`KERNELS`].
+pub(crate) const MAX_OUT: usize = 4;
 
 /// Blocks of the loss reduction, whose partial sums are then added in
 /// order.
@@ -67,6 +72,32 @@ impl Math {
     }
 }
 
+/// Which kernels run a hidden layer's elementwise work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernels {
+    /// The row kernels (`scone_forward_rows`, `scone_backward_sums`): each
+    /// thread keeps one column's parameters in registers over a block of
+    /// rows, and the backward pass sums the biases' and the coordinate
+    /// maps' gradients as it goes, instead of writing the basis gradient
+    /// out and reading it back in three cuBLAS products.
+    Rows,
+    /// One thread per value (`scone_forward`, `scone_backward`), the
+    /// small gradients as cuBLAS products (bias gradients as products
+    /// with a column of ones): the plain twin of [`Kernels::Rows`].
+    Elementwise,
+}
+
+impl Kernels {
+    /// `SCONE_CUDA_KERNELS` (`rows` or `elementwise`) if set to one of
+    /// them, else [`Kernels::Rows`].
+    pub fn from_env() -> Self {
+        match std::env::var("SCONE_CUDA_KERNELS").as_deref() {
+            Ok("elementwise") => Kernels::Elementwise,
+            _ => Kernels::Rows,
+        }
+    }
+}
+
 /// Whether this engine runs `arch`: SCONE with the sin² mask and at least
 /// one hidden layer.
 pub fn supports(arch: &Arch) -> bool {
@@ -79,12 +110,25 @@ pub fn supports(arch: &Arch) -> bool {
     ) && arch.hidden_layers() > 0
 }
 
+/// The fewest rows a block of a row kernel takes (the last may take
+/// fewer), which bounds the backward pass's partial sums to 1/16 of a
+/// layer's values per summed row.
+const MIN_ROWS: usize = 16;
+
 /// A CUDA stream with cuBLAS and the compiled kernels.
 pub(crate) struct Engine {
     pub stream: Arc<CudaStream>,
     blas: CudaBlas,
+    pub kernels: Kernels,
+    /// Blocks of [`BLOCK`] threads that `scone_forward_rows` and
+    /// `scone_backward_sums` can each keep resident on the whole GPU.
+    resident_forward: usize,
+    resident_backward: usize,
     pub forward: CudaFunction,
     pub backward: CudaFunction,
+    pub forward_rows: CudaFunction,
+    pub backward_sums: CudaFunction,
+    pub sum_blocks: CudaFunction,
     pub add_bias: CudaFunction,
     pub mse_grad: CudaFunction,
     pub mean_of: CudaFunction,
@@ -101,8 +145,8 @@ fn text<E: std::fmt::Debug>(what: &str) -> impl Fn(E) -> String + '_ {
 
 impl Engine {
     /// Opens device 0, creates a cuBLAS handle with `math` and compiles
-    /// the kernels.
-    pub fn new(math: Math) -> Res<Self> {
+    /// the kernels, of which the layers will use `kernels`.
+    pub fn new(math: Math, kernels: Kernels) -> Res<Self> {
         // SAFETY: only tries to open the cuBLAS library.
         if !unsafe { blas_sys::is_culib_present() } {
             return Err(
@@ -123,12 +167,31 @@ impl Engine {
         if status != blas_sys::cublasStatus_t::CUBLAS_STATUS_SUCCESS {
             return Err(format!("setting cuBLAS's math mode: {status:?}"));
         }
+        if !KERNELS.contains(&format!("\n#define MAX_OUT {MAX_OUT}\n")) {
+            return Err("kernels.cu does not define MAX_OUT as the engine does".into());
+        }
         let ptx = cudarc::nvrtc::compile_ptx(KERNELS).map_err(text("compiling the kernels"))?;
         let module = ctx.load_module(ptx).map_err(text("loading the kernels"))?;
         let f = |name: &str| module.load_function(name).map_err(text("loading a kernel"));
+        let (forward_rows, backward_sums) = (f("scone_forward_rows")?, f("scone_backward_sums")?);
+        let sms = ctx
+            .attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
+            .map_err(text("reading the GPU's multiprocessor count"))?;
+        let resident = |k: &CudaFunction| -> Res<usize> {
+            let per_sm = k
+                .occupancy_max_active_blocks_per_multiprocessor(BLOCK, 0, None)
+                .map_err(text("reading a kernel's occupancy"))?;
+            Ok(sms.max(1) as usize * per_sm.max(1) as usize)
+        };
         Ok(Self {
+            kernels,
+            resident_forward: resident(&forward_rows)?,
+            resident_backward: resident(&backward_sums)?,
             forward: f("scone_forward")?,
             backward: f("scone_backward")?,
+            forward_rows,
+            backward_sums,
+            sum_blocks: f("sum_blocks")?,
             add_bias: f("add_bias")?,
             mse_grad: f("mse_grad")?,
             mean_of: f("mean_of")?,
@@ -157,6 +220,36 @@ impl Engine {
             block_dim: (BLOCK, 1, 1),
             shared_mem_bytes: 0,
         }
+    }
+
+    /// The launch of `scone_forward_rows` over `n` rows of `h` columns,
+    /// and its rows per block (see [`Self::row_grid`]).
+    pub fn forward_grid(&self, n: usize, h: usize) -> (LaunchConfig, i32) {
+        Self::row_grid(n, h, self.resident_forward)
+    }
+
+    /// The launch of `scone_backward_sums` over `n` rows of `h` columns,
+    /// and its rows per block (see [`Self::row_grid`]).
+    pub fn backward_grid(&self, n: usize, h: usize) -> (LaunchConfig, i32) {
+        Self::row_grid(n, h, self.resident_backward)
+    }
+
+    /// The launch of a row kernel over `n` rows of `h` columns, and its
+    /// rows per block: as many blocks as stay resident on the GPU (one
+    /// wave; `resident` blocks of [`BLOCK`] threads), with at least
+    /// [`MIN_ROWS`] rows each (fewer for the last), and threads for `h`
+    /// columns rounded up to a warp, at most [`BLOCK`].
+    fn row_grid(n: usize, h: usize, resident: usize) -> (LaunchConfig, i32) {
+        let threads = h.div_ceil(32).clamp(1, BLOCK as usize / 32) * 32;
+        let resident = resident * (BLOCK as usize / threads);
+        let rows = n.div_ceil(resident).max(MIN_ROWS);
+        let blocks = n.div_ceil(rows).max(1);
+        let cfg = LaunchConfig {
+            grid_dim: (blocks as u32, 1, 1),
+            block_dim: (threads as u32, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        (cfg, rows as i32)
     }
 
     /// `C = op(A) · op(B)` in cuBLAS's column-major terms (`C` is `m × n`,
@@ -282,11 +375,22 @@ impl DeviceNet {
                 self.tensor(4 * i + 2),
                 self.tensor(4 * i + 3),
             );
-            let mut launch = engine.stream.launch_builder(&engine.forward);
             let (total_i, h_i, d_i, has_p_i) = (total as i64, h as i32, d as i32, i32::from(has_p));
             let (w0, w) = (self.omega0, self.omegas[i]);
+            let (n_i, (rows_cfg, rows)) = (rows_i32(n)?, engine.forward_grid(n, h));
+            let (mut launch, cfg) = match engine.kernels {
+                Kernels::Rows => {
+                    let mut launch = engine.stream.launch_builder(&engine.forward_rows);
+                    launch.arg(&n_i).arg(&rows);
+                    (launch, rows_cfg)
+                }
+                Kernels::Elementwise => {
+                    let mut launch = engine.stream.launch_builder(&engine.forward);
+                    launch.arg(&total_i);
+                    (launch, Engine::grid(total))
+                }
+            };
             launch
-                .arg(&total_i)
                 .arg(&h_i)
                 .arg(&d_i)
                 .arg(x)
@@ -299,9 +403,10 @@ impl DeviceNet {
                 .arg(&w0)
                 .arg(&w)
                 .arg(out);
-            // SAFETY: the arguments match scone_forward's signature; every
-            // buffer holds n·h (or n·d) values.
-            unsafe { launch.launch(Engine::grid(total)) }.map_err(text("a forward kernel"))?;
+            // SAFETY: the arguments match scone_forward_rows's signature
+            // (n, rows, …) or scone_forward's (total, …), the rest being
+            // the same; every buffer holds n·h (or n·d) values.
+            unsafe { launch.launch(cfg) }.map_err(text("a forward kernel"))?;
         }
         // y = z_last · wo: row-major [n, c] = [n, h]·[h, c].
         let last = act.z[self.layers() - 1].slice(..);
@@ -313,6 +418,11 @@ impl DeviceNet {
             (&mut act.y.as_mut().expect("sized by fit").slice_mut(..), c),
         )
     }
+}
+
+/// `n` rows as the row kernels take them.
+pub(crate) fn rows_i32(n: usize) -> Res<i32> {
+    i32::try_from(n).map_err(|_| format!("a batch of {n} rows is too large (at most 2³¹ − 1)"))
 }
 
 /// Activation buffers of a forward pass, sized for the last batch.
@@ -343,5 +453,39 @@ impl Activations {
         self.y = Some(engine.zeros(n * c)?);
         self.rows = n;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every row in exactly one block; one wave of resident blocks unless
+    /// the rows per block are at their floor; a warp-multiple of threads
+    /// that covers the columns in one pass where a block can.
+    #[test]
+    fn a_row_grid_covers_every_row_once_in_one_wave() {
+        for resident in [1, 7, 528, 792] {
+            for h in [1, 16, 32, 33, 250, 256, 300] {
+                for n in [1, 15, 16, 17, 1000, 65_536, 393_216] {
+                    let (cfg, rows) = Engine::row_grid(n, h, resident);
+                    let (blocks, rows) = (cfg.grid_dim.0 as usize, rows as usize);
+                    let threads = cfg.block_dim.0 as usize;
+                    let case = format!("n={n} h={h} resident={resident}");
+                    assert!(blocks * rows >= n && (blocks - 1) * rows < n, "{case}");
+                    assert!(rows >= MIN_ROWS, "{case}");
+                    assert!(
+                        threads.is_multiple_of(32) && threads <= BLOCK as usize,
+                        "{case}"
+                    );
+                    assert!(threads >= h || threads == BLOCK as usize, "{case}");
+                    let wave = resident * (BLOCK as usize / threads);
+                    assert!(
+                        blocks <= wave || rows == MIN_ROWS,
+                        "{case}: {blocks} blocks"
+                    );
+                }
+            }
+        }
     }
 }

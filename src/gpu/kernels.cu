@@ -1,4 +1,4 @@
-// The elementwise kernels of scone's CUDA engine for SCONE sin² networks
+// The kernels of scone's CUDA engine for SCONE sin² networks
 // (src/gpu/engine.rs), compiled with NVRTC when the engine starts. Matrix
 // products run in cuBLAS; these kernels do everything between them.
 //
@@ -10,7 +10,13 @@
 // coordinate rounded to tf32 and multiplied by ω would move a sine by more
 // than the decoder's tolerance.
 //
-// Every loop is grid-strided, so any grid covers any n.
+// The elementwise kernels' loops are grid-strided, so any grid covers any
+// n; the row kernels (below) take the grids that Engine::forward_grid and
+// Engine::backward_grid give.
+//
+// tests/kernels/host.cpp compiles this file for the CPU and tests/kernels.rs
+// holds the kernels whose threads never wait for each other against Rust
+// twins: keep to what both NVRTC and a C++17 compiler accept.
 
 extern "C" {
 
@@ -60,6 +66,203 @@ __global__ void scone_backward(long long total, int h, int d, const float* x, in
         float go = g[i];
         g[i] = go * omega0 * 2.0f * sa * ca * sb;
         gq[i] = go * omega * sa * sa * cb;
+    }
+}
+
+// The row kernels (scone_forward_rows, scone_backward_sums) lay a layer out
+// by rows: block b takes rows [b·rows, (b+1)·rows) ∩ [0, n), and thread t
+// the columns t, t + blockDim.x, … < h. A warp reads consecutive values of
+// a row, and a thread reads its column's parameters once, not once per
+// value. They compute what scone_forward and scone_backward compute, in
+// the same order. A thread walks its rows ROW_BATCH at a time, loading a
+// batch's values before it computes and stores any, so that the loads are
+// in flight together.
+#define ROW_BATCH 4
+
+// Column j's parameters: the first layer's mask weights (has_p = 0) and
+// the basis weights, for t < d ≤ 3; zero beyond d.
+__device__ __forceinline__ void column(int j, int h, int d, int has_p,
+                                       const float* __restrict__ wm,
+                                       const float* __restrict__ wb, float* wmj, float* wbj) {
+#pragma unroll
+    for (int t = 0; t < 3; ++t) {
+        wmj[t] = (t < d && !has_p) ? wm[t * h + j] : 0.0f;
+        wbj[t] = t < d ? wb[t * h + j] : 0.0f;
+    }
+}
+
+// layer_pre for one row xr of x, with column j's parameters loaded.
+__device__ __forceinline__ void row_pre(const float* __restrict__ xr, int d, int has_p, float pi,
+                                        const float* wmj, const float* wbj, float bmj, float bbj,
+                                        float* a_out, float* q_out) {
+    float a = has_p ? pi : 0.0f;
+    float q = bbj;
+#pragma unroll
+    for (int t = 0; t < 3; ++t) {
+        if (t < d) {
+            if (!has_p) a = fmaf(xr[t], wmj[t], a);
+            q = fmaf(xr[t], wbj[t], q);
+        }
+    }
+    *a_out = a + bmj;
+    *q_out = q;
+}
+
+// scone_forward in the row layout.
+__global__ void scone_forward_rows(int n, int rows, int h, int d, const float* __restrict__ x,
+                                   int has_p, const float* __restrict__ p,
+                                   const float* __restrict__ wm, const float* __restrict__ bm,
+                                   const float* __restrict__ wb, const float* __restrict__ bb,
+                                   float omega0, float omega, float* __restrict__ z) {
+    long long r0 = (long long)blockIdx.x * rows;
+    long long r1 = r0 + rows < n ? r0 + rows : n;
+    for (int j = threadIdx.x; j < h; j += blockDim.x) {
+        float wmj[3], wbj[3];
+        column(j, h, d, has_p, wm, wb, wmj, wbj);
+        float bmj = bm[j], bbj = bb[j];
+        for (long long r = r0; r < r1; r += ROW_BATCH) {
+            float pv[ROW_BATCH];
+#pragma unroll
+            for (int u = 0; u < ROW_BATCH; ++u) {
+                pv[u] = (has_p && r + u < r1) ? p[(r + u) * h + j] : 0.0f;
+            }
+#pragma unroll
+            for (int u = 0; u < ROW_BATCH; ++u) {
+                if (r + u < r1) {
+                    float a, q;
+                    row_pre(x + (r + u) * d, d, has_p, pv[u], wmj, wbj, bmj, bbj, &a, &q);
+                    float s = sinf(omega0 * a);
+                    z[(r + u) * h + j] = s * s * sinf(omega * q);
+                }
+            }
+        }
+    }
+}
+
+// The most outputs that scone_backward_sums takes the output layer's
+// products into (the engine uses cuBLAS for wider outputs).
+#define MAX_OUT 4
+
+// scone_backward in the row layout, which also sums the layer's small
+// gradients over the block's rows, so that no product has to read the
+// layer's gradients back. With gp = dL/da and gq = dL/dq as in
+// scone_backward:
+// - has_p = 1: gp replaces g (it flows on through wm); gq is only summed.
+// - has_p = 0 (the first layer): nothing flows on, and g is left as is.
+// For the last hidden layer, c (1 ≤ c ≤ MAX_OUT) takes in the output
+// layer: dL/dz is computed here as dy·woᵀ (dy = dL/dy, [n, c]; wo
+// [h, c]) instead of read from g, and the output weight's gradient zᵀ·dy
+// is summed from z = sin²(ω₀a)·sin(ωq). Other layers pass c = 0 (dy and
+// wo are then not read).
+// Each block writes its sums as width values per column, width = d + 2,
+// plus d if has_p = 0, plus c, in the order of the layer's tensors (and
+// then the output weight's) in the flat gradient buffer:
+//   has_p = 0: Σ x_t·gp (t < d: mask weight, [d, h]), Σ gp (mask bias),
+//   always:    Σ x_t·gq (t < d: basis weight, [d, h]), Σ gq (basis bias),
+//   c > 0:     Σ z·dy_t (output weight, [h, c]);
+// the block's run of width·h values starts at partial + blockIdx.x·width·h.
+// sum_blocks then adds the blocks.
+__global__ void scone_backward_sums(int n, int rows, int h, int d, const float* __restrict__ x,
+                                    int has_p, const float* __restrict__ p,
+                                    const float* __restrict__ wm, const float* __restrict__ bm,
+                                    const float* __restrict__ wb, const float* __restrict__ bb,
+                                    float omega0, float omega, int c,
+                                    const float* __restrict__ dy, const float* __restrict__ wo,
+                                    float* __restrict__ g, float* __restrict__ partial) {
+    long long r0 = (long long)blockIdx.x * rows;
+    long long r1 = r0 + rows < n ? r0 + rows : n;
+    int width = d + 2 + (has_p ? 0 : d) + c;
+    for (int j = threadIdx.x; j < h; j += blockDim.x) {
+        float wmj[3], wbj[3], woj[MAX_OUT];
+        column(j, h, d, has_p, wm, wb, wmj, wbj);
+#pragma unroll
+        for (int t = 0; t < MAX_OUT; ++t) woj[t] = t < c ? wo[j * c + t] : 0.0f;
+        float bmj = bm[j], bbj = bb[j];
+        float s_gp = 0.0f, s_gq = 0.0f;
+        float s_xgp[3] = {0.0f, 0.0f, 0.0f}, s_xgq[3] = {0.0f, 0.0f, 0.0f};
+        float s_zdy[MAX_OUT] = {0.0f, 0.0f, 0.0f, 0.0f};
+        for (long long r = r0; r < r1; r += ROW_BATCH) {
+            float pv[ROW_BATCH], gv[ROW_BATCH];
+#pragma unroll
+            for (int u = 0; u < ROW_BATCH; ++u) {
+                long long i = (r + u) * h + j;
+                bool in = r + u < r1;
+                pv[u] = (has_p && in) ? p[i] : 0.0f;
+                gv[u] = (c == 0 && in) ? g[i] : 0.0f;
+            }
+#pragma unroll
+            for (int u = 0; u < ROW_BATCH; ++u) {
+                if (r + u < r1) {
+                    long long i = (r + u) * h + j;
+                    const float* xr = x + (r + u) * d;
+                    const float* dyr = dy + (r + u) * c;
+                    float a, q, sa, ca, sb, cb;
+                    row_pre(xr, d, has_p, pv[u], wmj, wbj, bmj, bbj, &a, &q);
+                    sincosf(omega0 * a, &sa, &ca);
+                    sincosf(omega * q, &sb, &cb);
+                    float go = gv[u];
+                    if (c > 0) {
+                        go = 0.0f;
+#pragma unroll
+                        for (int t = 0; t < MAX_OUT; ++t) {
+                            if (t < c) go = fmaf(dyr[t], woj[t], go);
+                        }
+                    }
+                    float gp = go * omega0 * 2.0f * sa * ca * sb;
+                    float gq = go * omega * sa * sa * cb;
+                    if (has_p) g[i] = gp;
+                    s_gp += gp;
+                    s_gq += gq;
+#pragma unroll
+                    for (int t = 0; t < 3; ++t) {
+                        if (t < d) {
+                            s_xgq[t] = fmaf(xr[t], gq, s_xgq[t]);
+                            if (!has_p) s_xgp[t] = fmaf(xr[t], gp, s_xgp[t]);
+                        }
+                    }
+                    if (c > 0) {
+                        float zv = sa * sa * sb;
+#pragma unroll
+                        for (int t = 0; t < MAX_OUT; ++t) {
+                            if (t < c) s_zdy[t] = fmaf(zv, dyr[t], s_zdy[t]);
+                        }
+                    }
+                }
+            }
+        }
+        float* out = partial + (long long)blockIdx.x * width * h;
+        int k = 0;
+#pragma unroll
+        for (int t = 0; t < 3; ++t) {
+            if (t < d && !has_p) out[(long long)(k++) * h + j] = s_xgp[t];
+        }
+        out[(long long)(k++) * h + j] = s_gp;
+#pragma unroll
+        for (int t = 0; t < 3; ++t) {
+            if (t < d) out[(long long)(k++) * h + j] = s_xgq[t];
+        }
+        out[(long long)(k++) * h + j] = s_gq;
+#pragma unroll
+        for (int t = 0; t < MAX_OUT; ++t) {
+            if (t < c) out[(long long)k * h + j * c + t] = s_zdy[t];
+        }
+    }
+}
+
+// out[c·len + k] = Σ in[b·len + k] over the blocks b of group c, that is
+// b in [c·group, (c+1)·group) ∩ [0, blocks), added in order of b, for
+// k < len and c < ⌈blocks / group⌉.
+__global__ void sum_blocks(int blocks, int group, int len, const float* in, float* out) {
+    long long groups = (blocks + group - 1) / group;
+    long long total = groups * len;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
+         i += (long long)gridDim.x * blockDim.x) {
+        long long c = i / len;
+        long long k = i - c * len;
+        long long b1 = (c + 1) * group < blocks ? (c + 1) * group : blocks;
+        float sum = 0.0f;
+        for (long long b = c * group; b < b1; ++b) sum += in[b * len + k];
+        out[i] = sum;
     }
 }
 

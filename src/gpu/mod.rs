@@ -18,7 +18,7 @@ use burn::backend::cuda::CudaDevice;
 use burn::tensor::{Tensor, TensorData};
 use cudarc::driver::PushKernelArg;
 
-use engine::{Activations, DeviceNet, Engine, Math};
+use engine::{Activations, DeviceNet, Engine, Kernels, Math};
 
 use crate::Error;
 use crate::decode::Evaluate;
@@ -146,7 +146,7 @@ impl CudaEvaluator {
         crate::device::cuda_device_name().map_err(Error::Device)?;
         guard("uploading the network", || {
             if engine::supports(&net.arch) {
-                let engine = Engine::new(Math::F32).map_err(Error::Device)?;
+                let engine = Engine::new(Math::F32, Kernels::from_env()).map_err(Error::Device)?;
                 let net = DeviceNet::upload(&engine, net).map_err(Error::Device)?;
                 return Ok(Self(Inner::Engine(Box::new(OnEngine {
                     engine,

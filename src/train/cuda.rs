@@ -3,18 +3,25 @@
 //! pass, the GPU twin of [`super::host`] (a test on a GPU holds their
 //! gradients together, tests/cuda.rs).
 //!
-//! Per hidden layer and step: one cuBLAS product and one elementwise
-//! kernel forward; one elementwise kernel and at most five products
-//! backward (the weight gradients, the bias gradients as products with a
-//! column of ones, and the gradient flowing on). Nothing is copied between
-//! host and device during a step except the loss, when it is read.
+//! Per hidden layer and step, with [`Kernels::Rows`] (the default): one
+//! cuBLAS product and one row kernel forward; backward, one row kernel
+//! that also sums the biases' and the coordinate maps' gradients, a
+//! two-level sum of its blocks' partial sums, and two products (the mask
+//! weight's gradient, and the gradient flowing on). With
+//! [`Kernels::Elementwise`], the plain twin, those small gradients are
+//! cuBLAS products instead (the bias gradients as products with a column
+//! of ones), which read the layer's gradients back three more times.
+//! Nothing is copied between host and device during a step except the
+//! loss, when it is read.
 
 use std::cell::Cell;
 
 use cudarc::driver::{CudaSlice, CudaView, PushKernelArg};
 
 use super::Stepper;
-use crate::gpu::engine::{Activations, DeviceNet, Engine, LOSS_BLOCKS, Math, Res};
+use crate::gpu::engine::{
+    Activations, DeviceNet, Engine, Kernels, LOSS_BLOCKS, MAX_OUT, Math, Res, rows_i32,
+};
 use crate::model::Network;
 
 /// Adam's hyperparameters, as the other engines use.
@@ -29,13 +36,22 @@ pub(crate) struct DevicePairs {
     n: usize,
 }
 
+/// Blocks of partial sums that one thread of `sum_blocks` adds.
+const SUM_GROUP: usize = 32;
+
 /// Backward buffers, sized for the last batch.
 struct Backward {
     rows: usize,
     /// The gradient flowing back, `[n, h]`.
     g: CudaSlice<f32>,
-    /// The basis pre-activation's gradient, `[n, h]`.
+    /// The basis pre-activation's gradient, `[n, h]` (one value with
+    /// [`Kernels::Rows`], which only sums it).
     q: CudaSlice<f32>,
+    /// The row kernel's partial sums, `[blocks, width, h]`, and their
+    /// sums over groups of [`SUM_GROUP`] blocks (one value each with
+    /// [`Kernels::Elementwise`]).
+    partial: CudaSlice<f32>,
+    grouped: CudaSlice<f32>,
     /// `n` ones: column sums are products with it.
     ones: CudaSlice<f32>,
 }
@@ -63,9 +79,14 @@ fn fail<T>(r: Res<T>) -> T {
 impl CudaTrainer {
     /// A trainer on CUDA device 0 starting from `init`, which
     /// [`crate::gpu::engine::supports`] must accept.
-    pub fn new(init: &Network, math: Math) -> Res<Self> {
-        let engine = Engine::new(math)?;
+    pub fn new(init: &Network, math: Math, kernels: Kernels) -> Res<Self> {
+        let engine = Engine::new(math, kernels)?;
         let net = DeviceNet::upload(&engine, init)?;
+        // The row kernels' sums land on a layer's tensors as one run, in
+        // tensor order: the flat buffer must hold them back to back.
+        if net.spans.windows(2).any(|w| w[0].0 + w[0].1 != w[1].0) {
+            return Err("the network's tensors are not contiguous".into());
+        }
         let len = net.params.len();
         let (grads, m, v, loss) = (
             engine.zeros(len)?,
@@ -117,12 +138,25 @@ impl CudaTrainer {
         let n = pairs.n;
         let x = pairs.x.slice(..);
         net.forward(engine, &x, n, act)?;
+        let (rows_cfg, rows) = engine.backward_grid(n, h);
+        let (n_i, blocks) = (rows_i32(n)?, rows_cfg.grid_dim.0 as usize);
+        let fused = engine.kernels == Kernels::Rows;
+        // The last hidden layer's row kernel takes in the output layer's
+        // products when the outputs are few enough.
+        let c_in = if fused && c <= MAX_OUT { c } else { 0 };
         if back.as_ref().is_none_or(|b| b.rows != n) {
             *back = None;
+            let width = 2 + 2 * d + c_in;
             *back = Some(Backward {
                 rows: n,
                 g: engine.zeros(n * h)?,
-                q: engine.zeros(n * h)?,
+                q: engine.zeros(if fused { 1 } else { n * h })?,
+                partial: engine.zeros(if fused { blocks * width * h } else { 1 })?,
+                grouped: engine.zeros(if fused {
+                    blocks.div_ceil(SUM_GROUP) * width * h
+                } else {
+                    1
+                })?,
                 ones: engine
                     .stream
                     .clone_htod(&vec![1f32; n])
@@ -170,15 +204,9 @@ impl CudaTrainer {
         };
         let dy = y.slice(..);
         let ones = b.ones.slice(..);
-        let last = act.z[layers - 1].slice(..);
-        // Output layer: dwo = zᵀ·dy, dbo = Σ rows of dy, g = dy·woᵀ.
-        engine.gemm(
-            (false, true),
-            (c, h, n),
-            (&dy, c),
-            (&last, h),
-            (&mut grads.slice_mut(span(4 * layers)), c),
-        )?;
+        let wo = net.tensor(4 * layers);
+        // Output layer: dbo = Σ rows of dy; and unless the last hidden
+        // layer's row kernel takes them in, dwo = zᵀ·dy and g = dy·woᵀ.
         engine.gemm(
             (false, false),
             (c, 1, n),
@@ -186,15 +214,26 @@ impl CudaTrainer {
             (&ones, n),
             (&mut grads.slice_mut(span(4 * layers + 1)), c),
         )?;
-        engine.gemm(
-            (true, false),
-            (h, n, c),
-            (&net.tensor(4 * layers), c),
-            (&dy, c),
-            (&mut b.g.slice_mut(..), h),
-        )?;
+        if c_in == 0 {
+            let last = act.z[layers - 1].slice(..);
+            engine.gemm(
+                (false, true),
+                (c, h, n),
+                (&dy, c),
+                (&last, h),
+                (&mut grads.slice_mut(span(4 * layers)), c),
+            )?;
+            engine.gemm(
+                (true, false),
+                (h, n, c),
+                (&wo, c),
+                (&dy, c),
+                (&mut b.g.slice_mut(..), h),
+            )?;
+        }
         for i in (0..layers).rev() {
             let has_p = i > 0;
+            let c_here = if i == layers - 1 { c_in } else { 0 };
             let (wm, bm, wb, bb) = (
                 net.tensor(4 * i),
                 net.tensor(4 * i + 1),
@@ -205,9 +244,17 @@ impl CudaTrainer {
                 let total = (n * h) as i64;
                 let (h_i, d_i, has_p_i) = (h as i32, d as i32, i32::from(has_p));
                 let (w0, w) = (net.omega0, net.omegas[i]);
-                let mut launch = engine.stream.launch_builder(&engine.backward);
+                let c_i = c_here as i32;
+                let (mut launch, cfg) = if fused {
+                    let mut launch = engine.stream.launch_builder(&engine.backward_sums);
+                    launch.arg(&n_i).arg(&rows);
+                    (launch, rows_cfg)
+                } else {
+                    let mut launch = engine.stream.launch_builder(&engine.backward);
+                    launch.arg(&total);
+                    (launch, Engine::grid(n * h))
+                };
                 launch
-                    .arg(&total)
                     .arg(&h_i)
                     .arg(&d_i)
                     .arg(&x)
@@ -218,49 +265,87 @@ impl CudaTrainer {
                     .arg(&wb)
                     .arg(&bb)
                     .arg(&w0)
-                    .arg(&w)
-                    .arg(&mut b.g)
-                    .arg(&mut b.q);
-                // SAFETY: the arguments match scone_backward's signature;
-                // every buffer holds n·h (or n·d) values.
-                unsafe { launch.launch(Engine::grid(n * h)) }
-                    .map_err(|e| format!("a backward kernel: {e:?}"))?;
+                    .arg(&w);
+                if fused {
+                    launch
+                        .arg(&c_i)
+                        .arg(&dy)
+                        .arg(&wo)
+                        .arg(&mut b.g)
+                        .arg(&mut b.partial);
+                } else {
+                    launch.arg(&mut b.g);
+                    launch.arg(&mut b.q);
+                }
+                // SAFETY: the arguments match scone_backward_sums's
+                // signature (n, rows, …, c, dy, wo, g, partial) or
+                // scone_backward's (total, …, g, gq); every buffer holds
+                // n·h (or n·d, n·c) values, wo h·c, partial
+                // blocks·(2 + 2d + c_in)·h.
+                unsafe { launch.launch(cfg) }.map_err(|e| format!("a backward kernel: {e:?}"))?;
             }
-            let (gp, gq) = (b.g.slice(..), b.q.slice(..));
             // The mask weight's input: the previous layer, or x.
             let (z_in, k): (CudaView<f32>, usize) = if has_p {
                 (act.z[i - 1].slice(..), h)
             } else {
                 (x.slice(..), d)
             };
-            engine.gemm(
-                (false, true),
-                (h, k, n),
-                (&gp, h),
-                (&z_in, k),
-                (&mut grads.slice_mut(span(4 * i)), h),
-            )?;
-            engine.gemm(
-                (false, false),
-                (h, 1, n),
-                (&gp, h),
-                (&ones, n),
-                (&mut grads.slice_mut(span(4 * i + 1)), h),
-            )?;
-            engine.gemm(
-                (false, true),
-                (h, d, n),
-                (&gq, h),
-                (&x, d),
-                (&mut grads.slice_mut(span(4 * i + 2)), h),
-            )?;
-            engine.gemm(
-                (false, false),
-                (h, 1, n),
-                (&gq, h),
-                (&ones, n),
-                (&mut grads.slice_mut(span(4 * i + 3)), h),
-            )?;
+            let gp = b.g.slice(..);
+            if fused {
+                // The sums run over the layer's tensors from the mask bias
+                // on (from the mask weight in the first layer), in order,
+                // and on into the output weight after the last layer.
+                let first = if has_p { 4 * i + 1 } else { 4 * i };
+                let start = net.spans[first].0;
+                let len = (d + 2 + if has_p { 0 } else { d } + c_here) * h;
+                sum_blocks(
+                    engine,
+                    blocks,
+                    len,
+                    &b.partial,
+                    &mut b.grouped,
+                    &mut grads.slice_mut(start..start + len),
+                )?;
+                if has_p {
+                    engine.gemm(
+                        (false, true),
+                        (h, k, n),
+                        (&gp, h),
+                        (&z_in, k),
+                        (&mut grads.slice_mut(span(4 * i)), h),
+                    )?;
+                }
+            } else {
+                let gq = b.q.slice(..);
+                engine.gemm(
+                    (false, true),
+                    (h, k, n),
+                    (&gp, h),
+                    (&z_in, k),
+                    (&mut grads.slice_mut(span(4 * i)), h),
+                )?;
+                engine.gemm(
+                    (false, false),
+                    (h, 1, n),
+                    (&gp, h),
+                    (&ones, n),
+                    (&mut grads.slice_mut(span(4 * i + 1)), h),
+                )?;
+                engine.gemm(
+                    (false, true),
+                    (h, d, n),
+                    (&gq, h),
+                    (&x, d),
+                    (&mut grads.slice_mut(span(4 * i + 2)), h),
+                )?;
+                engine.gemm(
+                    (false, false),
+                    (h, 1, n),
+                    (&gq, h),
+                    (&ones, n),
+                    (&mut grads.slice_mut(span(4 * i + 3)), h),
+                )?;
+            }
             if has_p {
                 // The gradient with respect to this layer's input, gp·wmᵀ,
                 // into p (no longer needed), which then flows on.
@@ -361,6 +446,58 @@ impl CudaTrainer {
             .map_err(|e| format!("the sampling kernel: {e:?}"))?;
         Ok(DevicePairs { x, y, n: b })
     }
+}
+
+/// `out[k] = Σ_b partial[b·len + k]` over `blocks` blocks, in two levels
+/// of `sum_blocks` (groups of [`SUM_GROUP`] blocks into `grouped`, then
+/// the groups), each adding in block order.
+fn sum_blocks(
+    engine: &Engine,
+    blocks: usize,
+    len: usize,
+    partial: &CudaSlice<f32>,
+    grouped: &mut CudaSlice<f32>,
+    out: &mut cudarc::driver::CudaViewMut<f32>,
+) -> Res<()> {
+    let int = |v: usize| i32::try_from(v).map_err(|_| format!("{v} partial sums are too many"));
+    let groups = blocks.div_ceil(SUM_GROUP);
+    let (blocks_i, len_i) = (int(blocks)?, int(len)?);
+    if groups <= 1 {
+        let mut launch = engine.stream.launch_builder(&engine.sum_blocks);
+        launch
+            .arg(&blocks_i)
+            .arg(&blocks_i)
+            .arg(&len_i)
+            .arg(partial)
+            .arg(&mut *out);
+        // SAFETY: the arguments match sum_blocks's signature; partial
+        // holds blocks·len values, out len.
+        return unsafe { launch.launch(Engine::grid(len)) }
+            .map(drop)
+            .map_err(|e| format!("a sum kernel: {e:?}"));
+    }
+    let (group_i, groups_i) = (SUM_GROUP as i32, int(groups)?);
+    let mut launch = engine.stream.launch_builder(&engine.sum_blocks);
+    launch
+        .arg(&blocks_i)
+        .arg(&group_i)
+        .arg(&len_i)
+        .arg(partial)
+        .arg(&mut *grouped);
+    // SAFETY: as above; grouped holds ⌈blocks / SUM_GROUP⌉·len values.
+    unsafe { launch.launch(Engine::grid(groups * len)) }
+        .map_err(|e| format!("a sum kernel: {e:?}"))?;
+    let mut launch = engine.stream.launch_builder(&engine.sum_blocks);
+    launch
+        .arg(&groups_i)
+        .arg(&groups_i)
+        .arg(&len_i)
+        .arg(&*grouped)
+        .arg(&mut *out);
+    // SAFETY: as above.
+    unsafe { launch.launch(Engine::grid(len)) }
+        .map(drop)
+        .map_err(|e| format!("a sum kernel: {e:?}"))
 }
 
 impl Stepper for CudaTrainer {

@@ -331,8 +331,9 @@ fn fit_cuda(
     };
     crate::gpu::guard("training", || {
         if crate::gpu::engine::supports(&init.arch) {
-            let math = crate::gpu::engine::Math::from_env();
-            let trainer = cuda::CudaTrainer::new(init, math).map_err(Error::Device)?;
+            use crate::gpu::engine::{Kernels, Math};
+            let (math, kernels) = (Math::from_env(), Kernels::from_env());
+            let trainer = cuda::CudaTrainer::new(init, math, kernels).map_err(Error::Device)?;
             return fit_on(trainer, data, cfg, how, progress);
         }
         let device = CudaDevice::default();
@@ -778,8 +779,9 @@ fn random_pairs(arch: &Arch, points: usize) -> (Vec<f32>, Vec<f32>) {
 #[cfg(feature = "cuda")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CudaEngine {
-    /// scone's own engine ([`crate::gpu::engine`]), with this math.
-    Scone(crate::gpu::engine::Math),
+    /// scone's own engine ([`crate::gpu::engine`]), with this math and
+    /// these kernels.
+    Scone(crate::gpu::engine::Math, crate::gpu::engine::Kernels),
     /// burn-cuda's autodiff of [`NetModel::forward`].
     Burn,
 }
@@ -809,13 +811,14 @@ impl CudaStepTimer {
         let (coords, targets) = random_pairs(arch, points);
         crate::gpu::guard("uploading the network", || {
             Ok(Self(match engine {
-                CudaEngine::Scone(math) => {
+                CudaEngine::Scone(math, kernels) => {
                     if !crate::gpu::engine::supports(arch) {
                         return Err(Error::Parameter(
                             "scone's CUDA engine runs SCONE sin² only".into(),
                         ));
                     }
-                    let trainer = cuda::CudaTrainer::new(&init, math).map_err(Error::Device)?;
+                    let trainer =
+                        cuda::CudaTrainer::new(&init, math, kernels).map_err(Error::Device)?;
                     let pairs = trainer.upload(coords, targets);
                     CudaStepper::Scone(Box::new((trainer, pairs)))
                 }
@@ -851,8 +854,9 @@ impl CudaStepTimer {
 }
 
 /// The largest difference, relative to the largest gradient of its tensor,
-/// between the gradients and loss of scone's CUDA engine and the host
-/// engine on one batch of `points` random pairs for `arch` (SCONE sin²):
+/// between the gradients and loss of scone's CUDA engine (with `math` and
+/// `kernels`) and the host engine on one batch of `points` random pairs
+/// for `arch` (SCONE sin²):
 /// `(loss relative difference, worst tensor's relative difference, its
 /// name)`. A check of the GPU engine for tests/cuda.rs.
 #[cfg(feature = "cuda")]
@@ -861,6 +865,7 @@ pub fn cuda_gradient_check(
     arch: &Arch,
     points: usize,
     math: crate::gpu::engine::Math,
+    kernels: crate::gpu::engine::Kernels,
 ) -> Result<(f32, f32, String), Error> {
     let init = init_network(arch, 7);
     let (coords, targets) = random_pairs(arch, points);
@@ -869,7 +874,7 @@ pub fn cuda_gradient_check(
     let cpu_grads = cpu.grads();
     crate::device::cuda_device_name().map_err(Error::Device)?;
     crate::gpu::guard("checking gradients", || {
-        let mut gpu = cuda::CudaTrainer::new(&init, math).map_err(Error::Device)?;
+        let mut gpu = cuda::CudaTrainer::new(&init, math, kernels).map_err(Error::Device)?;
         let pairs = gpu.upload(coords, targets);
         gpu.loss_and_grads(&pairs).map_err(Error::Device)?;
         let gpu_loss = gpu.read_loss().map_err(Error::Device)?;

@@ -1,0 +1,82 @@
+// src/gpu/kernels.cu compiled for the CPU, for tests/kernels.rs: each
+// host_<kernel> runs a kernel's grid one thread at a time. That is a
+// faithful run only of kernels whose threads never wait for or read each
+// other (no __syncthreads, no shared memory); the loss reductions, which
+// do, are not exported here.
+
+#include <math.h>
+
+struct Dim3 {
+    unsigned x, y, z;
+};
+
+// Per OS thread, so that tests may run kernels side by side.
+static thread_local Dim3 blockIdx, threadIdx, blockDim, gridDim;
+
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __shared__ static
+static inline void __syncthreads() {}
+
+#include "../../src/gpu/kernels.cu"
+
+template <class F>
+static void launch(unsigned grid, unsigned block, F kernel) {
+    gridDim = {grid, 1, 1};
+    blockDim = {block, 1, 1};
+    for (unsigned b = 0; b < grid; ++b) {
+        for (unsigned t = 0; t < block; ++t) {
+            blockIdx = {b, 0, 0};
+            threadIdx = {t, 0, 0};
+            kernel();
+        }
+    }
+}
+
+extern "C" {
+
+void host_scone_forward(unsigned grid, unsigned block, long long total, int h, int d,
+                        const float* x, int has_p, const float* p, const float* wm,
+                        const float* bm, const float* wb, const float* bb, float omega0,
+                        float omega, float* z) {
+    launch(grid, block, [&] {
+        scone_forward(total, h, d, x, has_p, p, wm, bm, wb, bb, omega0, omega, z);
+    });
+}
+
+void host_scone_backward(unsigned grid, unsigned block, long long total, int h, int d,
+                         const float* x, int has_p, const float* p, const float* wm,
+                         const float* bm, const float* wb, const float* bb, float omega0,
+                         float omega, float* g, float* gq) {
+    launch(grid, block, [&] {
+        scone_backward(total, h, d, x, has_p, p, wm, bm, wb, bb, omega0, omega, g, gq);
+    });
+}
+
+void host_scone_forward_rows(unsigned grid, unsigned block, int n, int rows, int h, int d,
+                             const float* x, int has_p, const float* p, const float* wm,
+                             const float* bm, const float* wb, const float* bb, float omega0,
+                             float omega, float* z) {
+    launch(grid, block, [&] {
+        scone_forward_rows(n, rows, h, d, x, has_p, p, wm, bm, wb, bb, omega0, omega, z);
+    });
+}
+
+void host_scone_backward_sums(unsigned grid, unsigned block, int n, int rows, int h, int d,
+                              const float* x, int has_p, const float* p, const float* wm,
+                              const float* bm, const float* wb, const float* bb, float omega0,
+                              float omega, int c, const float* dy, const float* wo, float* g,
+                              float* partial) {
+    launch(grid, block, [&] {
+        scone_backward_sums(n, rows, h, d, x, has_p, p, wm, bm, wb, bb, omega0, omega, c, dy, wo,
+                            g, partial);
+    });
+}
+
+void host_sum_blocks(unsigned grid, unsigned block, int blocks, int group, int len,
+                     const float* in, float* out) {
+    launch(grid, block, [&] { sum_blocks(blocks, group, len, in, out); });
+}
+
+}
