@@ -59,15 +59,16 @@ fn a_gpu_is_found() {
     assert!(!name.trim().is_empty());
 }
 
-/// scone's CUDA engine in IEEE f32 against the host engine on one batch
-/// (named to run among the first, before the slow burn-cuda vectors),
-/// with the row kernels and with their elementwise twin: the loss within
-/// 1e-5 and every gradient within 1e-3 of the largest of its tensor.
+/// scone's CUDA engine in IEEE f32 against the CPU on one batch (named to
+/// run among the first, before the slow burn-cuda vectors), with the row
+/// kernels and with their elementwise twin: SCONE against the host
+/// engine, SIREN against burn's autodiff. The loss within 1e-5 and every
+/// gradient within 1e-3 of the largest of its tensor.
 /// With tf32 products the figures are printed, not held: what tf32 costs
 /// is measured on whole fits (docs/gpu.md).
 #[test]
 #[ignore = "needs an NVIDIA GPU"]
-fn a_cuda_engine_step_has_the_host_engines_gradients() {
+fn a_cuda_engine_step_has_the_cpus_gradients() {
     use scone::gpu::engine::{Kernels, Math};
     gpu_name();
     let sdf = Settings::for_kind(Kind::Sdf, Preset::Paper)
@@ -80,6 +81,11 @@ fn a_cuda_engine_step_has_the_host_engines_gradients() {
             20_000,
         ),
         ("3D paper SCONE", sdf, 30_000),
+        (
+            "image paper SIREN",
+            scone::model::Arch::paper_image_of("siren", 3).unwrap(),
+            20_000,
+        ),
     ] {
         for kernels in [Kernels::Rows, Kernels::Elementwise] {
             for math in [Math::F32, Math::Tf32] {

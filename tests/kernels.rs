@@ -21,6 +21,7 @@ type Forward = unsafe extern "C" fn(
     i64,
     i32,
     i32,
+    i32,
     *const f32,
     i32,
     *const f32,
@@ -35,6 +36,7 @@ type Forward = unsafe extern "C" fn(
 type ForwardRows = unsafe extern "C" fn(
     u32,
     u32,
+    i32,
     i32,
     i32,
     i32,
@@ -56,6 +58,7 @@ type Backward = unsafe extern "C" fn(
     i64,
     i32,
     i32,
+    i32,
     *const f32,
     i32,
     *const f32,
@@ -71,6 +74,7 @@ type Backward = unsafe extern "C" fn(
 type BackwardSums = unsafe extern "C" fn(
     u32,
     u32,
+    i32,
     i32,
     i32,
     i32,
@@ -149,11 +153,13 @@ fn values(len: usize, seed: u64) -> Vec<f32> {
 
 /// One hidden layer's inputs: `n` rows of `d` coordinates, `h` columns;
 /// `wm` is `[d, h]` for the first layer (`has_p` false) and unused
-/// otherwise, where `p` (`[n, h]`) stands for `z_in·wm`.
+/// otherwise, where `p` (`[n, h]`) stands for `z_in·wm`. A SIREN layer
+/// (`siren`) has only `wm` and `bm`.
 struct Layer {
     n: usize,
     h: usize,
     d: usize,
+    siren: bool,
     has_p: bool,
     x: Vec<f32>,
     p: Vec<f32>,
@@ -166,12 +172,13 @@ struct Layer {
 }
 
 impl Layer {
-    fn new(n: usize, h: usize, d: usize, has_p: bool, seed: u64) -> Self {
+    fn new(n: usize, h: usize, d: usize, siren: bool, has_p: bool, seed: u64) -> Self {
         let scaled = |v: Vec<f32>, s: f32| v.into_iter().map(|x| x * s).collect();
         Self {
             n,
             h,
             d,
+            siren,
             has_p,
             x: values(n * d, seed),
             p: scaled(values(n * h, seed + 1), 0.2),
@@ -184,7 +191,8 @@ impl Layer {
         }
     }
 
-    /// The slow twin: `(a, q)` of row `r`, column `j`, in f64.
+    /// The slow twin: `(a, q)` of row `r`, column `j`, in f64 (`q` is 0
+    /// for SIREN).
     fn pre(&self, r: usize, j: usize) -> (f64, f64) {
         let (h, d) = (self.h, self.d);
         let mut a = if self.has_p {
@@ -200,22 +208,27 @@ impl Layer {
             }
             q += xt * self.wb[t * h + j] as f64;
         }
-        (a + self.bm[j] as f64, q)
+        (a + self.bm[j] as f64, if self.siren { 0.0 } else { q })
     }
 
-    /// The slow twin of the forward pass: `sin²(ω₀a)·sin(ωq)`.
+    /// The slow twin of the forward pass: `sin²(ω₀a)·sin(ωq)`, or for
+    /// SIREN `sin(ω₀a)`.
     fn z(&self) -> Vec<f64> {
         let (w0, w) = (self.omega0 as f64, self.omega as f64);
         (0..self.n * self.h)
             .map(|i| {
                 let (a, q) = self.pre(i / self.h, i % self.h);
-                (w0 * a).sin().powi(2) * (w * q).sin()
+                if self.siren {
+                    (w0 * a).sin()
+                } else {
+                    (w0 * a).sin().powi(2) * (w * q).sin()
+                }
             })
             .collect()
     }
 
     /// The slow twin of the backward pass, for `g = dL/dz`: `dL/da` and
-    /// `dL/dq` of every value.
+    /// `dL/dq` of every value (0 for SIREN).
     fn grads(&self, g: &[f32]) -> (Vec<f64>, Vec<f64>) {
         let (w0, w) = (self.omega0 as f64, self.omega as f64);
         (0..self.n * self.h)
@@ -224,15 +237,20 @@ impl Layer {
                 let (sa, ca) = (w0 * a).sin_cos();
                 let (sb, cb) = (w * q).sin_cos();
                 let go = g[i] as f64;
-                (go * w0 * 2.0 * sa * ca * sb, go * w * sa * sa * cb)
+                if self.siren {
+                    (go * w0 * ca, 0.0)
+                } else {
+                    (go * w0 * 2.0 * sa * ca * sb, go * w * sa * sa * cb)
+                }
             })
             .unzip()
     }
 
-    /// The row kernels' sums in their order (see scone_backward_sums):
-    /// `[Σ x_t·gp (first layer only), Σ gp, Σ x_t·gq, Σ gq]`, each `h`
-    /// wide, from the twin's gradients; then, if the output layer is
-    /// taken in (`c` outputs, gradient `dy`), `zᵀ·dy` as `[h, c]`.
+    /// The row kernels' sums in their order (see layer_backward_sums):
+    /// `[Σ x_t·gp (first layer only), Σ gp, Σ x_t·gq, Σ gq (SCONE
+    /// only)]`, each `h` wide, from the twin's gradients; then, if the
+    /// output layer is taken in (`c` outputs, gradient `dy`), `zᵀ·dy` as
+    /// `[h, c]`.
     fn sums(&self, gp: &[f64], gq: &[f64], c: usize, dy: &[f32]) -> Vec<f64> {
         let (n, h, d) = (self.n, self.h, self.d);
         let col = |f: &dyn Fn(usize, usize) -> f64| -> Vec<f64> {
@@ -246,10 +264,12 @@ impl Layer {
             }
         }
         out.extend(col(&|r, j| gp[r * h + j]));
-        for t in 0..d {
-            out.extend(col(&|r, j| x(r, t) * gq[r * h + j]));
+        if !self.siren {
+            for t in 0..d {
+                out.extend(col(&|r, j| x(r, t) * gq[r * h + j]));
+            }
+            out.extend(col(&|r, j| gq[r * h + j]));
         }
-        out.extend(col(&|r, j| gq[r * h + j]));
         if c > 0 {
             let z = self.z();
             for j in 0..h {
@@ -263,7 +283,9 @@ impl Layer {
 
     /// Values per column of the row kernel's sums.
     fn width(&self, c: usize) -> usize {
-        self.d + 2 + if self.has_p { 0 } else { self.d } + c
+        let first = if self.has_p { 0 } else { self.d };
+        let basis = if self.siren { 0 } else { self.d + 1 };
+        1 + first + basis + c
     }
 }
 
@@ -291,11 +313,11 @@ fn max_abs(v: &[f64]) -> f64 {
 
 #[test]
 fn the_forward_row_kernel_matches_the_elementwise_kernel_and_the_twin() {
-    let rows_k: Symbol<ForwardRows> = symbol(b"host_scone_forward_rows");
-    let flat_k: Symbol<Forward> = symbol(b"host_scone_forward");
+    let rows_k: Symbol<ForwardRows> = symbol(b"host_layer_forward_rows");
+    let flat_k: Symbol<Forward> = symbol(b"host_layer_forward");
     for (s, &(n, h, d, threads, rows, _)) in SHAPES.iter().enumerate() {
-        for has_p in [false, true] {
-            let l = Layer::new(n, h, d, has_p, 10 * s as u64);
+        for (siren, has_p) in [(false, false), (false, true), (true, false), (true, true)] {
+            let l = Layer::new(n, h, d, siren, has_p, 10 * s as u64);
             let blocks = n.div_ceil(rows) as u32;
             let (mut z_rows, mut z_flat) = (vec![f32::NAN; n * h], vec![f32::NAN; n * h]);
             // SAFETY: every buffer holds what the kernels read or write.
@@ -307,6 +329,7 @@ fn the_forward_row_kernel_matches_the_elementwise_kernel_and_the_twin() {
                     rows as i32,
                     h as i32,
                     d as i32,
+                    siren as i32,
                     l.x.as_ptr(),
                     has_p as i32,
                     l.p.as_ptr(),
@@ -325,6 +348,7 @@ fn the_forward_row_kernel_matches_the_elementwise_kernel_and_the_twin() {
                     (n * h) as i64,
                     h as i32,
                     d as i32,
+                    siren as i32,
                     l.x.as_ptr(),
                     has_p as i32,
                     l.p.as_ptr(),
@@ -337,7 +361,7 @@ fn the_forward_row_kernel_matches_the_elementwise_kernel_and_the_twin() {
                     z_flat.as_mut_ptr(),
                 );
             }
-            let label = format!("n={n} h={h} d={d} has_p={has_p}");
+            let label = format!("n={n} h={h} d={d} siren={siren} has_p={has_p}");
             let same = z_rows
                 .iter()
                 .zip(&z_flat)
@@ -351,13 +375,17 @@ fn the_forward_row_kernel_matches_the_elementwise_kernel_and_the_twin() {
 
 #[test]
 fn the_backward_row_kernel_sums_what_the_elementwise_kernel_computes() {
-    let sums_k: Symbol<BackwardSums> = symbol(b"host_scone_backward_sums");
-    let flat_k: Symbol<Backward> = symbol(b"host_scone_backward");
+    let sums_k: Symbol<BackwardSums> = symbol(b"host_layer_backward_sums");
+    let flat_k: Symbol<Backward> = symbol(b"host_layer_backward");
     let add_k: Symbol<SumBlocks> = symbol(b"host_sum_blocks");
     for (s, &(n, h, d, threads, rows, outputs)) in SHAPES.iter().enumerate() {
-        for (has_p, c) in [(false, 0), (true, 0), (false, outputs), (true, outputs)] {
-            let label = format!("n={n} h={h} d={d} has_p={has_p} c={c}");
-            let l = Layer::new(n, h, d, has_p, 100 + 10 * s as u64);
+        let cases = [(false, 0), (true, 0), (false, outputs), (true, outputs)];
+        for (siren, (has_p, c)) in [false, true]
+            .into_iter()
+            .flat_map(|siren| cases.map(|case| (siren, case)))
+        {
+            let label = format!("n={n} h={h} d={d} siren={siren} has_p={has_p} c={c}");
+            let l = Layer::new(n, h, d, siren, has_p, 100 + 10 * s as u64);
             // dL/dz: from g, or with the output layer taken in, dy·woᵀ
             // (as the kernel adds it, so that the elementwise kernel can
             // start from the same values).
@@ -393,6 +421,7 @@ fn the_backward_row_kernel_sums_what_the_elementwise_kernel_computes() {
                     rows as i32,
                     h as i32,
                     d as i32,
+                    siren as i32,
                     l.x.as_ptr(),
                     has_p as i32,
                     l.p.as_ptr(),
@@ -414,6 +443,7 @@ fn the_backward_row_kernel_sums_what_the_elementwise_kernel_computes() {
                     (n * h) as i64,
                     h as i32,
                     d as i32,
+                    siren as i32,
                     l.x.as_ptr(),
                     has_p as i32,
                     l.p.as_ptr(),
@@ -452,8 +482,15 @@ fn the_backward_row_kernel_sums_what_the_elementwise_kernel_computes() {
             } else {
                 assert!(g_rows.iter().all(|v| v.is_nan()), "{label}: g was written");
             }
-            let diff = max_diff(&gq_flat, &gq);
-            assert!(diff <= 1e-5 * max_abs(&gq), "{label}: dL/dq {diff:e}");
+            if siren {
+                assert!(
+                    gq_flat.iter().all(|v| v.is_nan()),
+                    "{label}: gq was written"
+                );
+            } else {
+                let diff = max_diff(&gq_flat, &gq);
+                assert!(diff <= 1e-5 * max_abs(&gq), "{label}: dL/dq {diff:e}");
+            }
             // The sums, tensor by tensor (h values each), against the
             // twin's.
             let want = l.sums(&gp, &gq, c, &dy);

@@ -29,7 +29,7 @@
 #      SDF (paper 3D network, briefly trained) on the GPU;
 #   6. the other fits, one at a time: kodim23 with SCONE in f32 (what tf32
 #      costs), kodim01 and kodim05 with SCONE, and the three with SIREN
-#      (which trains with burn-cuda).
+#      (GPU_CHECK_FITS overrides the list: IMAGE-ARCH:MATH ...).
 # GPU_CHECK_DEADLINE (seconds, default 470) bounds the fits: one still
 # running then is stopped and the table says so. GPU_CHECK_ITERATIONS
 # overrides the 10,000 steps.
@@ -114,7 +114,7 @@ say '```'
 # the tests' budget (GPU_CHECK_TESTS_S, default 200): the vector test
 # compiles burn-cuda kernels for every baseline network and goes last.
 # Tests missing from this list run after it.
-order="a_gpu_is_found a_cuda_engine_step_has_the_host_engines_gradients
+order="a_gpu_is_found a_cuda_engine_step_has_the_cpus_gradients
   large_evaluations_are_chunked_and_match a_full_batch_image_fit_on_the_gpu_is_as_good_as_on_the_cpu
   random_batches_drawn_on_the_gpu_train_as_well_as_the_cpus a_clip_trains_on_the_gpu
   a_shape_trains_on_the_gpu the_command_line_decodes_and_meshes_on_the_gpu_like_the_cpu
@@ -249,8 +249,9 @@ say "### The other fits, one at a time, until the deadline"
 say ""
 say "| image | network | math | PSNR dB (paper) | SSIM | wall s |"
 say "| --- | --- | --- | --- | --- | --- |"
-for run in kodim23-scone:f32 kodim01-scone:tf32 kodim05-scone:tf32 kodim23-siren:tf32 \
-  kodim01-siren:tf32 kodim05-siren:tf32; do
+fits=${GPU_CHECK_FITS:-"kodim23-scone:f32 kodim01-scone:tf32 kodim05-scone:tf32 kodim23-siren:tf32
+  kodim01-siren:tf32 kodim05-siren:tf32"}
+for run in $fits; do
   fit "${run%:*}" "${run#*:}"
   tee -a "$report" <"$work/${run%:*}-${run#*:}.row"
 done

@@ -1,7 +1,7 @@
 //! scone's own CUDA engine for SCONE sin² networks (every preset's
-//! network): cuBLAS for the matrix products and a handful of elementwise
-//! kernels ([`KERNELS`], compiled once per process with NVRTC) for the
-//! rest, through cudarc. This module holds the network on the device and
+//! network) and SIREN (the paper's main baseline): cuBLAS for the matrix
+//! products and a handful of kernels ([`KERNELS`], compiled once per
+//! process with NVRTC) for the rest, through cudarc. This module holds the network on the device and
 //! its forward pass, which the GPU decoder and the GPU trainer
 //! (`crate::train`) share; the trainer adds the backward pass and Adam.
 //!
@@ -75,13 +75,13 @@ impl Math {
 /// Which kernels run a hidden layer's elementwise work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernels {
-    /// The row kernels (`scone_forward_rows`, `scone_backward_sums`): each
+    /// The row kernels (`layer_forward_rows`, `layer_backward_sums`): each
     /// thread keeps one column's parameters in registers over a block of
     /// rows, and the backward pass sums the biases' and the coordinate
     /// maps' gradients as it goes, instead of writing the basis gradient
     /// out and reading it back in three cuBLAS products.
     Rows,
-    /// One thread per value (`scone_forward`, `scone_backward`), the
+    /// One thread per value (`layer_forward`, `layer_backward`), the
     /// small gradients as cuBLAS products (bias gradients as products
     /// with a column of ones): the plain twin of [`Kernels::Rows`].
     Elementwise,
@@ -98,15 +98,15 @@ impl Kernels {
     }
 }
 
-/// Whether this engine runs `arch`: SCONE with the sin² mask and at least
-/// one hidden layer.
+/// Whether this engine runs `arch`: SCONE with the sin² mask, or SIREN,
+/// with at least one hidden layer.
 pub fn supports(arch: &Arch) -> bool {
     matches!(
         arch.family,
         Family::Scone {
             mask: Mask::Sin2,
             ..
-        }
+        } | Family::Siren { .. }
     ) && arch.hidden_layers() > 0
 }
 
@@ -120,8 +120,8 @@ pub(crate) struct Engine {
     pub stream: Arc<CudaStream>,
     blas: CudaBlas,
     pub kernels: Kernels,
-    /// Blocks of [`BLOCK`] threads that `scone_forward_rows` and
-    /// `scone_backward_sums` can each keep resident on the whole GPU.
+    /// Blocks of [`BLOCK`] threads that `layer_forward_rows` and
+    /// `layer_backward_sums` can each keep resident on the whole GPU.
     resident_forward: usize,
     resident_backward: usize,
     pub forward: CudaFunction,
@@ -173,7 +173,7 @@ impl Engine {
         let ptx = cudarc::nvrtc::compile_ptx(KERNELS).map_err(text("compiling the kernels"))?;
         let module = ctx.load_module(ptx).map_err(text("loading the kernels"))?;
         let f = |name: &str| module.load_function(name).map_err(text("loading a kernel"));
-        let (forward_rows, backward_sums) = (f("scone_forward_rows")?, f("scone_backward_sums")?);
+        let (forward_rows, backward_sums) = (f("layer_forward_rows")?, f("layer_backward_sums")?);
         let sms = ctx
             .attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
             .map_err(text("reading the GPU's multiprocessor count"))?;
@@ -187,8 +187,8 @@ impl Engine {
             kernels,
             resident_forward: resident(&forward_rows)?,
             resident_backward: resident(&backward_sums)?,
-            forward: f("scone_forward")?,
-            backward: f("scone_backward")?,
+            forward: f("layer_forward")?,
+            backward: f("layer_backward")?,
             forward_rows,
             backward_sums,
             sum_blocks: f("sum_blocks")?,
@@ -222,13 +222,13 @@ impl Engine {
         }
     }
 
-    /// The launch of `scone_forward_rows` over `n` rows of `h` columns,
+    /// The launch of `layer_forward_rows` over `n` rows of `h` columns,
     /// and its rows per block (see [`Self::row_grid`]).
     pub fn forward_grid(&self, n: usize, h: usize) -> (LaunchConfig, i32) {
         Self::row_grid(n, h, self.resident_forward)
     }
 
-    /// The launch of `scone_backward_sums` over `n` rows of `h` columns,
+    /// The launch of `layer_backward_sums` over `n` rows of `h` columns,
     /// and its rows per block (see [`Self::row_grid`]).
     pub fn backward_grid(&self, n: usize, h: usize) -> (LaunchConfig, i32) {
         Self::row_grid(n, h, self.resident_backward)
@@ -290,11 +290,14 @@ impl Engine {
     }
 }
 
-/// A SCONE sin² network on the device: every tensor of
+/// A SCONE sin² or SIREN network on the device: every tensor of
 /// [`Arch::tensor_specs`] in one flat buffer, matrices `[in, out]`.
 pub(crate) struct DeviceNet {
     pub arch: Arch,
+    /// SIREN rather than SCONE sin².
+    pub siren: bool,
     pub omega0: f32,
+    /// Each hidden layer's basis ω (zeros for SIREN, which has none).
     pub omegas: Vec<f32>,
     /// Offset and length of each tensor in `params`.
     pub spans: Vec<(usize, usize)>,
@@ -304,9 +307,15 @@ pub(crate) struct DeviceNet {
 impl DeviceNet {
     /// Uploads `net`, which [`supports`] must accept.
     pub fn upload(engine: &Engine, net: &Network) -> Res<Self> {
-        let Family::Scone { omega0, omegas, .. } = &net.arch.family else {
-            return Err("the CUDA engine runs SCONE networks only".into());
+        let layers = net.arch.hidden_layers();
+        let (siren, omega0, omegas) = match &net.arch.family {
+            Family::Scone { omega0, omegas, .. } => (false, *omega0, omegas.clone()),
+            Family::Siren { omega0 } => (true, *omega0, vec![0.0; layers]),
+            _ => return Err("the CUDA engine runs SCONE and SIREN networks only".into()),
         };
+        if omegas.len() != layers {
+            return Err("the network's ω do not match its layers".into());
+        }
         let (spans, flat) = flatten_in_out(net);
         let params = engine
             .stream
@@ -314,8 +323,9 @@ impl DeviceNet {
             .map_err(text("uploading the network"))?;
         Ok(Self {
             arch: net.arch.clone(),
-            omega0: *omega0,
-            omegas: omegas.clone(),
+            siren,
+            omega0,
+            omegas,
             spans,
             params,
         })
@@ -338,6 +348,37 @@ impl DeviceNet {
 
     pub fn layers(&self) -> usize {
         self.omegas.len()
+    }
+
+    /// Tensors per hidden layer: SCONE's mask weight, mask bias, basis
+    /// weight and basis bias; SIREN's weight and bias.
+    pub fn per_layer(&self) -> usize {
+        if self.siren { 2 } else { 4 }
+    }
+
+    /// The index of hidden layer `i`'s first tensor (its mask weight, or
+    /// SIREN's weight); the layer's others follow it.
+    pub fn first_tensor(&self, i: usize) -> usize {
+        self.per_layer() * i
+    }
+
+    /// The index of the output layer's weight; its bias follows.
+    pub fn output_tensor(&self) -> usize {
+        self.per_layer() * self.layers()
+    }
+
+    /// Hidden layer `i`'s `(wm, bm, wb, bb)` as the kernels take them:
+    /// for SIREN, its weight and bias, then the same two again in place
+    /// of the basis, which the kernels do not read.
+    pub fn layer_tensors(&self, i: usize) -> [CudaView<'_, f32>; 4] {
+        let t = self.first_tensor(i);
+        let basis = if self.siren { t } else { t + 2 };
+        [
+            self.tensor(t),
+            self.tensor(t + 1),
+            self.tensor(basis),
+            self.tensor(basis + 1),
+        ]
     }
 
     /// The forward pass over `n` rows of `x` (`[n, in]`), keeping what the
@@ -363,19 +404,15 @@ impl DeviceNet {
                 engine.gemm(
                     (false, false),
                     (h, n, h),
-                    (&self.tensor(4 * i), h),
+                    (&self.tensor(self.first_tensor(i)), h),
                     (&z_in, h),
                     (&mut act.p[i].slice_mut(..), h),
                 )?;
             }
             let p = &act.p[i];
-            let (wm, bm, wb, bb) = (
-                self.tensor(4 * i),
-                self.tensor(4 * i + 1),
-                self.tensor(4 * i + 2),
-                self.tensor(4 * i + 3),
-            );
+            let [wm, bm, wb, bb] = self.layer_tensors(i);
             let (total_i, h_i, d_i, has_p_i) = (total as i64, h as i32, d as i32, i32::from(has_p));
+            let siren_i = i32::from(self.siren);
             let (w0, w) = (self.omega0, self.omegas[i]);
             let (n_i, (rows_cfg, rows)) = (rows_i32(n)?, engine.forward_grid(n, h));
             let (mut launch, cfg) = match engine.kernels {
@@ -393,6 +430,7 @@ impl DeviceNet {
             launch
                 .arg(&h_i)
                 .arg(&d_i)
+                .arg(&siren_i)
                 .arg(x)
                 .arg(&has_p_i)
                 .arg(p)
@@ -403,8 +441,8 @@ impl DeviceNet {
                 .arg(&w0)
                 .arg(&w)
                 .arg(out);
-            // SAFETY: the arguments match scone_forward_rows's signature
-            // (n, rows, …) or scone_forward's (total, …), the rest being
+            // SAFETY: the arguments match layer_forward_rows's signature
+            // (n, rows, …) or layer_forward's (total, …), the rest being
             // the same; every buffer holds n·h (or n·d) values.
             unsafe { launch.launch(cfg) }.map_err(text("a forward kernel"))?;
         }
@@ -413,7 +451,7 @@ impl DeviceNet {
         engine.gemm(
             (false, false),
             (c, n, h),
-            (&self.tensor(4 * self.layers()), c),
+            (&self.tensor(self.output_tensor()), c),
             (&last, h),
             (&mut act.y.as_mut().expect("sized by fit").slice_mut(..), c),
         )

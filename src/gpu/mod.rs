@@ -1,6 +1,6 @@
 //! NVIDIA GPUs (feature `cuda`): finding a usable device, evaluating
-//! networks on it (SCONE sin² with scone's own [`engine`], the others with
-//! burn-cuda), and turning GPU panics into errors. Training on CUDA lives
+//! networks on it (SCONE sin² and SIREN with scone's own [`engine`], the
+//! others with burn-cuda), and turning GPU panics into errors. Training on CUDA lives
 //! with the rest of training in [`crate::train`]; see docs/gpu.md.
 //!
 //! Both engines load libcuda and NVRTC at run time, scone's engine cuBLAS
@@ -112,8 +112,9 @@ pub fn guard<T>(what: &str, f: impl FnOnce() -> Result<T, Error>) -> Result<T, E
 /// network then take about 256 MiB per buffer.
 pub const CHUNK_POINTS: usize = 1 << 18;
 
-/// A network on the first CUDA device, evaluated in f32: SCONE sin² with
-/// scone's own engine ([`engine`]), other networks with burn-cuda.
+/// A network on the first CUDA device, evaluated in f32: SCONE sin² and
+/// SIREN with scone's own engine ([`engine`]), other networks with
+/// burn-cuda.
 ///
 /// Maps of the coordinates (2 or 3 inputs) are computed as exact f32
 /// products. The engine's wide products run in cuBLAS in IEEE f32 (never
@@ -181,7 +182,7 @@ fn eval_engine(
     net.forward(engine, &x.slice(..), n, act)?;
     let out = act.y.as_mut().expect("sized by the forward pass");
     let (total, c_i) = ((n * c) as i64, c as i32);
-    let bo = net.tensor(4 * net.layers() + 1);
+    let bo = net.tensor(net.output_tensor() + 1);
     let mut launch = engine.stream.launch_builder(&engine.add_bias);
     launch.arg(&total).arg(&c_i).arg(&mut *out).arg(&bo);
     // SAFETY: the arguments match add_bias's signature; out holds n·c

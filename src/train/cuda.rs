@@ -1,7 +1,8 @@
-//! The CUDA training engine for SCONE sin² (feature `cuda`): the backward
-//! pass and Adam over [`crate::gpu::engine`]'s device network and forward
-//! pass, the GPU twin of [`super::host`] (a test on a GPU holds their
-//! gradients together, tests/cuda.rs).
+//! The CUDA training engine for SCONE sin² and SIREN (feature `cuda`): the
+//! backward pass and Adam over [`crate::gpu::engine`]'s device network and
+//! forward pass. For SCONE it is the GPU twin of [`super::host`]; a test
+//! on a GPU holds its gradients to the host engine's, and for SIREN to
+//! burn's autodiff on the CPU (tests/cuda.rs).
 //!
 //! Per hidden layer and step, with [`Kernels::Rows`] (the default): one
 //! cuBLAS product and one row kernel forward; backward, one row kernel
@@ -169,7 +170,7 @@ impl CudaTrainer {
         {
             let total = (n * c) as i64;
             let (c_i, scale) = (c as i32, 2.0 / (n * c) as f32);
-            let bo = net.tensor(4 * layers + 1);
+            let bo = net.tensor(net.output_tensor() + 1);
             let mut launch = engine.stream.launch_builder(&engine.mse_grad);
             launch
                 .arg(&total)
@@ -204,7 +205,8 @@ impl CudaTrainer {
         };
         let dy = y.slice(..);
         let ones = b.ones.slice(..);
-        let wo = net.tensor(4 * layers);
+        let out_t = net.output_tensor();
+        let wo = net.tensor(out_t);
         // Output layer: dbo = Σ rows of dy; and unless the last hidden
         // layer's row kernel takes them in, dwo = zᵀ·dy and g = dy·woᵀ.
         engine.gemm(
@@ -212,7 +214,7 @@ impl CudaTrainer {
             (c, 1, n),
             (&dy, c),
             (&ones, n),
-            (&mut grads.slice_mut(span(4 * layers + 1)), c),
+            (&mut grads.slice_mut(span(out_t + 1)), c),
         )?;
         if c_in == 0 {
             let last = act.z[layers - 1].slice(..);
@@ -221,7 +223,7 @@ impl CudaTrainer {
                 (c, h, n),
                 (&dy, c),
                 (&last, h),
-                (&mut grads.slice_mut(span(4 * layers)), c),
+                (&mut grads.slice_mut(span(out_t)), c),
             )?;
             engine.gemm(
                 (true, false),
@@ -234,15 +236,12 @@ impl CudaTrainer {
         for i in (0..layers).rev() {
             let has_p = i > 0;
             let c_here = if i == layers - 1 { c_in } else { 0 };
-            let (wm, bm, wb, bb) = (
-                net.tensor(4 * i),
-                net.tensor(4 * i + 1),
-                net.tensor(4 * i + 2),
-                net.tensor(4 * i + 3),
-            );
+            let first = net.first_tensor(i);
+            let [wm, bm, wb, bb] = net.layer_tensors(i);
             {
                 let total = (n * h) as i64;
                 let (h_i, d_i, has_p_i) = (h as i32, d as i32, i32::from(has_p));
+                let siren_i = i32::from(net.siren);
                 let (w0, w) = (net.omega0, net.omegas[i]);
                 let c_i = c_here as i32;
                 let (mut launch, cfg) = if fused {
@@ -257,6 +256,7 @@ impl CudaTrainer {
                 launch
                     .arg(&h_i)
                     .arg(&d_i)
+                    .arg(&siren_i)
                     .arg(&x)
                     .arg(&has_p_i)
                     .arg(&act.p[i])
@@ -277,9 +277,9 @@ impl CudaTrainer {
                     launch.arg(&mut b.g);
                     launch.arg(&mut b.q);
                 }
-                // SAFETY: the arguments match scone_backward_sums's
+                // SAFETY: the arguments match layer_backward_sums's
                 // signature (n, rows, …, c, dy, wo, g, partial) or
-                // scone_backward's (total, …, g, gq); every buffer holds
+                // layer_backward's (total, …, g, gq); every buffer holds
                 // n·h (or n·d, n·c) values, wo h·c, partial
                 // blocks·(2 + 2d + c_in)·h.
                 unsafe { launch.launch(cfg) }.map_err(|e| format!("a backward kernel: {e:?}"))?;
@@ -293,11 +293,13 @@ impl CudaTrainer {
             let gp = b.g.slice(..);
             if fused {
                 // The sums run over the layer's tensors from the mask bias
-                // on (from the mask weight in the first layer), in order,
-                // and on into the output weight after the last layer.
-                let first = if has_p { 4 * i + 1 } else { 4 * i };
-                let start = net.spans[first].0;
-                let len = (d + 2 + if has_p { 0 } else { d } + c_here) * h;
+                // (SIREN's bias) on, from the mask weight in the first
+                // layer, in order, and on into the output weight after the
+                // last layer.
+                let start = net.spans[if has_p { first + 1 } else { first }].0;
+                let weight = if has_p { 0 } else { d };
+                let basis = if net.siren { 0 } else { d + 1 };
+                let len = (weight + 1 + basis + c_here) * h;
                 sum_blocks(
                     engine,
                     blocks,
@@ -312,39 +314,41 @@ impl CudaTrainer {
                         (h, k, n),
                         (&gp, h),
                         (&z_in, k),
-                        (&mut grads.slice_mut(span(4 * i)), h),
+                        (&mut grads.slice_mut(span(first)), h),
                     )?;
                 }
             } else {
-                let gq = b.q.slice(..);
                 engine.gemm(
                     (false, true),
                     (h, k, n),
                     (&gp, h),
                     (&z_in, k),
-                    (&mut grads.slice_mut(span(4 * i)), h),
+                    (&mut grads.slice_mut(span(first)), h),
                 )?;
                 engine.gemm(
                     (false, false),
                     (h, 1, n),
                     (&gp, h),
                     (&ones, n),
-                    (&mut grads.slice_mut(span(4 * i + 1)), h),
+                    (&mut grads.slice_mut(span(first + 1)), h),
                 )?;
-                engine.gemm(
-                    (false, true),
-                    (h, d, n),
-                    (&gq, h),
-                    (&x, d),
-                    (&mut grads.slice_mut(span(4 * i + 2)), h),
-                )?;
-                engine.gemm(
-                    (false, false),
-                    (h, 1, n),
-                    (&gq, h),
-                    (&ones, n),
-                    (&mut grads.slice_mut(span(4 * i + 3)), h),
-                )?;
+                if !net.siren {
+                    let gq = b.q.slice(..);
+                    engine.gemm(
+                        (false, true),
+                        (h, d, n),
+                        (&gq, h),
+                        (&x, d),
+                        (&mut grads.slice_mut(span(first + 2)), h),
+                    )?;
+                    engine.gemm(
+                        (false, false),
+                        (h, 1, n),
+                        (&gq, h),
+                        (&ones, n),
+                        (&mut grads.slice_mut(span(first + 3)), h),
+                    )?;
+                }
             }
             if has_p {
                 // The gradient with respect to this layer's input, gp·wmᵀ,

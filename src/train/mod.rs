@@ -814,7 +814,7 @@ impl CudaStepTimer {
                 CudaEngine::Scone(math, kernels) => {
                     if !crate::gpu::engine::supports(arch) {
                         return Err(Error::Parameter(
-                            "scone's CUDA engine runs SCONE sin² only".into(),
+                            "scone's CUDA engine runs SCONE sin² and SIREN only".into(),
                         ));
                     }
                     let trainer =
@@ -855,8 +855,9 @@ impl CudaStepTimer {
 
 /// The largest difference, relative to the largest gradient of its tensor,
 /// between the gradients and loss of scone's CUDA engine (with `math` and
-/// `kernels`) and the host engine on one batch of `points` random pairs
-/// for `arch` (SCONE sin²):
+/// `kernels`) and the CPU on one batch of `points` random pairs for `arch`
+/// (SCONE sin², against the host engine; SIREN, against burn's autodiff
+/// on the Flex backend):
 /// `(loss relative difference, worst tensor's relative difference, its
 /// name)`. A check of the GPU engine for tests/cuda.rs.
 #[cfg(feature = "cuda")]
@@ -869,9 +870,12 @@ pub fn cuda_gradient_check(
 ) -> Result<(f32, f32, String), Error> {
     let init = init_network(arch, 7);
     let (coords, targets) = random_pairs(arch, points);
-    let mut cpu = host::HostTrainer::new(&init);
-    let cpu_loss = cpu.loss_and_grads(&coords, &targets);
-    let cpu_grads = cpu.grads();
+    let (cpu_loss, cpu_grads) = if host::supports(arch) {
+        let mut cpu = host::HostTrainer::new(&init);
+        (cpu.loss_and_grads(&coords, &targets), cpu.grads())
+    } else {
+        autodiff_loss_and_grads::<Autodiff<Flex>>(&init, &coords, &targets, NetModel::forward)
+    };
     crate::device::cuda_device_name().map_err(Error::Device)?;
     crate::gpu::guard("checking gradients", || {
         let mut gpu = cuda::CudaTrainer::new(&init, math, kernels).map_err(Error::Device)?;
@@ -899,6 +903,51 @@ pub fn cuda_gradient_check(
             worst.1,
         ))
     })
+}
+
+/// The MSE of `net` through `forward` on the pairs and every trainable
+/// tensor's gradient of it, in [`Arch::tensor_specs`] order with matrices
+/// `[in, out]` (as the host engine gives them), from burn's autodiff on
+/// `B`.
+///
+/// # Panics
+///
+/// If a trainable tensor gets no gradient.
+#[cfg(any(test, feature = "cuda"))]
+fn autodiff_loss_and_grads<B: AutodiffBackend>(
+    net: &Network,
+    coords: &[f32],
+    targets: &[f32],
+    forward: Forward<B>,
+) -> (f32, Vec<(String, Vec<f32>)>) {
+    let device = Default::default();
+    let model = NetModel::<B>::from_network(net, &device);
+    let (d, c) = (net.arch.in_dims, net.arch.out_dims);
+    let n = coords.len() / d;
+    let x = Tensor::<B, 2>::from_data(TensorData::new(coords.to_vec(), [n, d]), &device);
+    let y = Tensor::<B, 2>::from_data(TensorData::new(targets.to_vec(), [n, c]), &device);
+    let loss = forward(&model, x).sub(y).square().mean();
+    let value = loss.clone().into_scalar().elem::<f32>();
+    let grads = loss.backward();
+    // Fixed tensors have no gradient and are left out.
+    let tensors = net
+        .arch
+        .tensor_specs()
+        .iter()
+        .zip(&model.params)
+        .filter(|(spec, _)| !spec.fixed)
+        .map(|(spec, p)| {
+            let g = p
+                .val()
+                .grad(&grads)
+                .unwrap_or_else(|| panic!("{} has no gradient", spec.name))
+                .into_data()
+                .to_vec::<f32>()
+                .expect("gradients are f32");
+            (spec.name.clone(), g)
+        })
+        .collect();
+    (value, tensors)
 }
 
 #[cfg(feature = "cuda")]

@@ -126,30 +126,7 @@ fn gradients<B: AutodiffBackend>(
     data: &GridData,
     forward: Forward<B>,
 ) -> Vec<(String, Vec<f32>)> {
-    let device = Default::default();
-    let model = NetModel::<B>::from_network(net, &device);
-    let n = IndexedData::len(data);
-    let (d, c) = (net.arch.in_dims, net.arch.out_dims);
-    let x = Tensor::<B, 2>::from_data(TensorData::new(data.coords.clone(), [n, d]), &device);
-    let y = Tensor::<B, 2>::from_data(TensorData::new(data.targets.clone(), [n, c]), &device);
-    let grads = forward(&model, x).sub(y).square().mean().backward();
-    // Fixed tensors have no gradient and are left out.
-    net.arch
-        .tensor_specs()
-        .iter()
-        .zip(&model.params)
-        .filter(|(spec, _)| !spec.fixed)
-        .map(|(spec, p)| {
-            let g = p
-                .val()
-                .grad(&grads)
-                .unwrap_or_else(|| panic!("{} has no gradient", spec.name))
-                .into_data()
-                .to_vec::<f32>()
-                .unwrap();
-            (spec.name.clone(), g)
-        })
-        .collect()
+    autodiff_loss_and_grads::<B>(net, &data.coords, &data.targets, forward).1
 }
 
 #[test]
@@ -231,6 +208,39 @@ fn host_gradients_match_autodiff() {
                     "{name}: autodiff {p}, host {h}"
                 );
             }
+        }
+    }
+}
+
+/// The CPU twin that the GPU gradient test takes for SIREN (burn's
+/// autodiff), held against the host engine where both apply: SCONE sin².
+#[cfg(feature = "cuda")]
+#[test]
+fn the_autodiff_twin_matches_the_host_engine() {
+    let arch = Arch::scone(2, 3, 3, 16, 30.0, vec![60.0, 30.0], Mask::Sin2);
+    let net = init_network(&arch, 5);
+    let data = pattern(20);
+    let (loss, grads) = autodiff_loss_and_grads::<Autodiff<Flex>>(
+        &net,
+        &data.coords,
+        &data.targets,
+        NetModel::forward,
+    );
+    let mut host = host::HostTrainer::new(&net);
+    let host_loss = host.loss_and_grads(&data.coords, &data.targets);
+    assert!(
+        (loss - host_loss).abs() <= 1e-5 * host_loss,
+        "loss {loss} vs {host_loss}"
+    );
+    let host_grads = host.grads();
+    assert_eq!(grads.len(), host_grads.len());
+    for ((name, a), (host_name, h)) in grads.iter().zip(&host_grads) {
+        assert_eq!(name, host_name);
+        assert_eq!(a.len(), h.len(), "{name}");
+        let scale = h.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(scale > 0.0, "{name} has no gradient");
+        for (a, h) in a.iter().zip(h) {
+            assert!((a - h).abs() <= 1e-4 * scale, "{name}: {a} vs {h}");
         }
     }
 }

@@ -36,41 +36,41 @@ static void launch(unsigned grid, unsigned block, F kernel) {
 
 extern "C" {
 
-void host_scone_forward(unsigned grid, unsigned block, long long total, int h, int d,
+void host_layer_forward(unsigned grid, unsigned block, long long total, int h, int d, int siren,
                         const float* x, int has_p, const float* p, const float* wm,
                         const float* bm, const float* wb, const float* bb, float omega0,
                         float omega, float* z) {
     launch(grid, block, [&] {
-        scone_forward(total, h, d, x, has_p, p, wm, bm, wb, bb, omega0, omega, z);
+        layer_forward(total, h, d, siren, x, has_p, p, wm, bm, wb, bb, omega0, omega, z);
     });
 }
 
-void host_scone_backward(unsigned grid, unsigned block, long long total, int h, int d,
-                         const float* x, int has_p, const float* p, const float* wm,
+void host_layer_backward(unsigned grid, unsigned block, long long total, int h, int d,
+                         int siren, const float* x, int has_p, const float* p, const float* wm,
                          const float* bm, const float* wb, const float* bb, float omega0,
                          float omega, float* g, float* gq) {
     launch(grid, block, [&] {
-        scone_backward(total, h, d, x, has_p, p, wm, bm, wb, bb, omega0, omega, g, gq);
+        layer_backward(total, h, d, siren, x, has_p, p, wm, bm, wb, bb, omega0, omega, g, gq);
     });
 }
 
-void host_scone_forward_rows(unsigned grid, unsigned block, int n, int rows, int h, int d,
-                             const float* x, int has_p, const float* p, const float* wm,
-                             const float* bm, const float* wb, const float* bb, float omega0,
-                             float omega, float* z) {
+void host_layer_forward_rows(unsigned grid, unsigned block, int n, int rows, int h, int d,
+                             int siren, const float* x, int has_p, const float* p,
+                             const float* wm, const float* bm, const float* wb, const float* bb,
+                             float omega0, float omega, float* z) {
     launch(grid, block, [&] {
-        scone_forward_rows(n, rows, h, d, x, has_p, p, wm, bm, wb, bb, omega0, omega, z);
+        layer_forward_rows(n, rows, h, d, siren, x, has_p, p, wm, bm, wb, bb, omega0, omega, z);
     });
 }
 
-void host_scone_backward_sums(unsigned grid, unsigned block, int n, int rows, int h, int d,
-                              const float* x, int has_p, const float* p, const float* wm,
-                              const float* bm, const float* wb, const float* bb, float omega0,
-                              float omega, int c, const float* dy, const float* wo, float* g,
-                              float* partial) {
+void host_layer_backward_sums(unsigned grid, unsigned block, int n, int rows, int h, int d,
+                              int siren, const float* x, int has_p, const float* p,
+                              const float* wm, const float* bm, const float* wb, const float* bb,
+                              float omega0, float omega, int c, const float* dy, const float* wo,
+                              float* g, float* partial) {
     launch(grid, block, [&] {
-        scone_backward_sums(n, rows, h, d, x, has_p, p, wm, bm, wb, bb, omega0, omega, c, dy, wo,
-                            g, partial);
+        layer_backward_sums(n, rows, h, d, siren, x, has_p, p, wm, bm, wb, bb, omega0, omega, c,
+                            dy, wo, g, partial);
     });
 }
 
