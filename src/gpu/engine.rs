@@ -1,9 +1,10 @@
 //! scone's own CUDA engine for SCONE sin² networks (every preset's
 //! network) and SIREN (the paper's main baseline): cuBLAS for the matrix
 //! products and a handful of kernels ([`KERNELS`], compiled once per
-//! process with NVRTC) for the rest, through cudarc. This module holds the network on the device and
-//! its forward pass, which the GPU decoder and the GPU trainer
-//! (`crate::train`) share; the trainer adds the backward pass and Adam.
+//! process with NVRTC) for the rest, through cudarc. This module holds
+//! the network on the device and its forward pass, which the GPU decoder
+//! and the GPU trainer (`crate::train`) share; the trainer adds the
+//! backward pass and Adam.
 //!
 //! burn-cuda stays the engine for the other networks. On SCONE it compiled
 //! and tuned kernels for minutes at the start of every process and then
@@ -111,8 +112,8 @@ pub fn supports(arch: &Arch) -> bool {
 }
 
 /// The fewest rows a block of a row kernel takes (the last may take
-/// fewer), which bounds the backward pass's partial sums to 1/16 of a
-/// layer's values per summed row.
+/// fewer): the backward pass's partial sums, a few values per column and
+/// block, then stay a small fraction of the layer's values.
 const MIN_ROWS: usize = 16;
 
 /// A CUDA stream with cuBLAS and the compiled kernels.

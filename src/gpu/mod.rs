@@ -1,7 +1,7 @@
 //! NVIDIA GPUs (feature `cuda`): finding a usable device, evaluating
 //! networks on it (SCONE sin² and SIREN with scone's own [`engine`], the
-//! others with burn-cuda), and turning GPU panics into errors. Training on CUDA lives
-//! with the rest of training in [`crate::train`]; see docs/gpu.md.
+//! others with burn-cuda), and turning GPU panics into errors. Training on
+//! CUDA lives with the rest of training in [`crate::train`]; see docs/gpu.md.
 //!
 //! Both engines load libcuda and NVRTC at run time, scone's engine cuBLAS
 //! too, and burn-cuda compiles its kernels with NVRTC against CUDA's
