@@ -63,6 +63,8 @@ for line in sys.stdin:
   xz -f -T0 -6 "$pack/scone" "$pack/bench" "$pack/cuda-tests"
   for i in kodim01 kodim05 kodim23; do cp ../shared/data/kodak/$i.png "$pack/data/"; done
   cp ../shared/data/meshes/bunny.obj "$pack/data/"
+  # What the binaries were built from, for the report.
+  git describe --always --dirty >"$pack/commit" 2>/dev/null || echo unknown >"$pack/commit"
   du -sh "$pack"
   exit 0
 fi
@@ -99,9 +101,11 @@ rm -rf "$work" && mkdir -p "$work"
 
 say "# scone GPU check"
 say ""
+say "- binaries built from commit $(cat "$pack/commit" 2>/dev/null || echo unknown)"
 say "- card: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader)"
 say "- CUDA: $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' || echo "nvcc not found"), CUDA_PATH=$CUDA_PATH"
 say "- PyTorch: $(python3 -c 'import torch; print(torch.__version__)')"
+say "- scone's engine: SCONE_CUDA_KERNELS=${SCONE_CUDA_KERNELS:-rows (default)}, SCONE_CUDA_MATH=${SCONE_CUDA_MATH:-f32 (default)} outside the fits that set it"
 t0=$(date +%s.%N)
 probe=$("$bin/scone" decode samples/vectors/rgb-f16-endpoints.scone -o "$work/probe.png" --device cuda 2>&1 && echo ok)
 say "- first CUDA use, a 32×24 decode (kernels compiled or read from the cache): $probe, $(since "$t0") s"
