@@ -15,79 +15,35 @@ use std::sync::OnceLock;
 
 use libloading::{Library, Symbol};
 
-type Forward = unsafe extern "C" fn(
-    u32,
-    u32,
-    i64,
-    i32,
-    i32,
-    i32,
-    *const f32,
-    i32,
-    *const f32,
-    *const f32,
-    *const f32,
-    *const f32,
-    *const f32,
-    f32,
-    f32,
-    *mut f32,
-);
-type ForwardRows = unsafe extern "C" fn(
-    u32,
-    u32,
-    i32,
-    i32,
-    i32,
-    i32,
-    i32,
-    *const f32,
-    i32,
-    *const f32,
-    *const f32,
-    *const f32,
-    *const f32,
-    *const f32,
-    f32,
-    f32,
-    *mut f32,
-);
-type Backward = unsafe extern "C" fn(
-    u32,
-    u32,
-    i64,
-    i32,
-    i32,
-    i32,
-    *const f32,
-    i32,
-    *const f32,
-    *const f32,
-    *const f32,
-    *const f32,
-    *const f32,
-    f32,
-    f32,
-    *mut f32,
-    *mut f32,
-);
+/// What every layer kernel takes, in its order: tests/kernels/host.cpp's
+/// `Layer`.
+#[repr(C)]
+struct LayerArgs {
+    h: i32,
+    d: i32,
+    siren: i32,
+    x: *const f32,
+    has_p: i32,
+    p: *const f32,
+    wm: *const f32,
+    bm: *const f32,
+    wb: *const f32,
+    bb: *const f32,
+    omega0: f32,
+    omega: f32,
+}
+
+// Each kernel's host wrapper: (grid, block, its own leading arguments,
+// the layer, its outputs).
+type Forward = unsafe extern "C" fn(u32, u32, i64, *const LayerArgs, *mut f32);
+type ForwardRows = unsafe extern "C" fn(u32, u32, i32, i32, *const LayerArgs, *mut f32);
+type Backward = unsafe extern "C" fn(u32, u32, i64, *const LayerArgs, *mut f32, *mut f32);
 type BackwardSums = unsafe extern "C" fn(
     u32,
     u32,
     i32,
     i32,
-    i32,
-    i32,
-    i32,
-    *const f32,
-    i32,
-    *const f32,
-    *const f32,
-    *const f32,
-    *const f32,
-    *const f32,
-    f32,
-    f32,
+    *const LayerArgs,
     i32,
     *const f32,
     *const f32,
@@ -281,6 +237,24 @@ impl Layer {
         out
     }
 
+    /// The kernels' view of this layer (pointers into it).
+    fn args(&self) -> LayerArgs {
+        LayerArgs {
+            h: self.h as i32,
+            d: self.d as i32,
+            siren: self.siren as i32,
+            x: self.x.as_ptr(),
+            has_p: self.has_p as i32,
+            p: self.p.as_ptr(),
+            wm: self.wm.as_ptr(),
+            bm: self.bm.as_ptr(),
+            wb: self.wb.as_ptr(),
+            bb: self.bb.as_ptr(),
+            omega0: self.omega0,
+            omega: self.omega,
+        }
+    }
+
     /// Values per column of the row kernel's sums.
     fn width(&self, c: usize) -> usize {
         let first = if self.has_p { 0 } else { self.d };
@@ -320,46 +294,20 @@ fn the_forward_row_kernel_matches_the_elementwise_kernel_and_the_twin() {
             let l = Layer::new(n, h, d, siren, has_p, 10 * s as u64);
             let blocks = n.div_ceil(rows) as u32;
             let (mut z_rows, mut z_flat) = (vec![f32::NAN; n * h], vec![f32::NAN; n * h]);
-            // SAFETY: every buffer holds what the kernels read or write.
+            let args = l.args();
+            // SAFETY: every buffer holds what the kernels read or write,
+            // and `args` points into `l`, which outlives the calls.
             unsafe {
                 rows_k(
                     blocks,
                     threads,
                     n as i32,
                     rows as i32,
-                    h as i32,
-                    d as i32,
-                    siren as i32,
-                    l.x.as_ptr(),
-                    has_p as i32,
-                    l.p.as_ptr(),
-                    l.wm.as_ptr(),
-                    l.bm.as_ptr(),
-                    l.wb.as_ptr(),
-                    l.bb.as_ptr(),
-                    l.omega0,
-                    l.omega,
+                    &args,
                     z_rows.as_mut_ptr(),
                 );
                 // Fewer threads than values: the grid strides.
-                flat_k(
-                    3,
-                    32,
-                    (n * h) as i64,
-                    h as i32,
-                    d as i32,
-                    siren as i32,
-                    l.x.as_ptr(),
-                    has_p as i32,
-                    l.p.as_ptr(),
-                    l.wm.as_ptr(),
-                    l.bm.as_ptr(),
-                    l.wb.as_ptr(),
-                    l.bb.as_ptr(),
-                    l.omega0,
-                    l.omega,
-                    z_flat.as_mut_ptr(),
-                );
+                flat_k(3, 32, (n * h) as i64, &args, z_flat.as_mut_ptr());
             }
             let label = format!("n={n} h={h} d={d} siren={siren} has_p={has_p}");
             let same = z_rows
@@ -412,25 +360,16 @@ fn the_backward_row_kernel_sums_what_the_elementwise_kernel_computes() {
             let mut gq_flat = vec![f32::NAN; n * h];
             let mut partial = vec![f32::NAN; blocks * width * h];
             let mut sums = vec![f32::NAN; width * h];
-            // SAFETY: every buffer holds what the kernels read or write.
+            let args = l.args();
+            // SAFETY: every buffer holds what the kernels read or write,
+            // and `args` points into `l`, which outlives the calls.
             unsafe {
                 sums_k(
                     blocks as u32,
                     threads,
                     n as i32,
                     rows as i32,
-                    h as i32,
-                    d as i32,
-                    siren as i32,
-                    l.x.as_ptr(),
-                    has_p as i32,
-                    l.p.as_ptr(),
-                    l.wm.as_ptr(),
-                    l.bm.as_ptr(),
-                    l.wb.as_ptr(),
-                    l.bb.as_ptr(),
-                    l.omega0,
-                    l.omega,
+                    &args,
                     c as i32,
                     dy.as_ptr(),
                     wo.as_ptr(),
@@ -441,18 +380,7 @@ fn the_backward_row_kernel_sums_what_the_elementwise_kernel_computes() {
                     2,
                     64,
                     (n * h) as i64,
-                    h as i32,
-                    d as i32,
-                    siren as i32,
-                    l.x.as_ptr(),
-                    has_p as i32,
-                    l.p.as_ptr(),
-                    l.wm.as_ptr(),
-                    l.bm.as_ptr(),
-                    l.wb.as_ptr(),
-                    l.bb.as_ptr(),
-                    l.omega0,
-                    l.omega,
+                    &args,
                     g_flat.as_mut_ptr(),
                     gq_flat.as_mut_ptr(),
                 );

@@ -34,44 +34,42 @@ static void launch(unsigned grid, unsigned block, F kernel) {
     }
 }
 
+// What every layer kernel takes, in its order: tests/kernels.rs builds it
+// as a #[repr(C)] struct of the same fields.
+struct Layer {
+    int h, d, siren;
+    const float* x;
+    int has_p;
+    const float *p, *wm, *bm, *wb, *bb;
+    float omega0, omega;
+};
+
+#define LAYER(l) \
+    (l).h, (l).d, (l).siren, (l).x, (l).has_p, (l).p, (l).wm, (l).bm, (l).wb, (l).bb, \
+        (l).omega0, (l).omega
+
 extern "C" {
 
-void host_layer_forward(unsigned grid, unsigned block, long long total, int h, int d, int siren,
-                        const float* x, int has_p, const float* p, const float* wm,
-                        const float* bm, const float* wb, const float* bb, float omega0,
-                        float omega, float* z) {
-    launch(grid, block, [&] {
-        layer_forward(total, h, d, siren, x, has_p, p, wm, bm, wb, bb, omega0, omega, z);
-    });
+void host_layer_forward(unsigned grid, unsigned block, long long total, const Layer* l,
+                        float* z) {
+    launch(grid, block, [&] { layer_forward(total, LAYER(*l), z); });
 }
 
-void host_layer_backward(unsigned grid, unsigned block, long long total, int h, int d,
-                         int siren, const float* x, int has_p, const float* p, const float* wm,
-                         const float* bm, const float* wb, const float* bb, float omega0,
-                         float omega, float* g, float* gq) {
-    launch(grid, block, [&] {
-        layer_backward(total, h, d, siren, x, has_p, p, wm, bm, wb, bb, omega0, omega, g, gq);
-    });
+void host_layer_backward(unsigned grid, unsigned block, long long total, const Layer* l,
+                         float* g, float* gq) {
+    launch(grid, block, [&] { layer_backward(total, LAYER(*l), g, gq); });
 }
 
-void host_layer_forward_rows(unsigned grid, unsigned block, int n, int rows, int h, int d,
-                             int siren, const float* x, int has_p, const float* p,
-                             const float* wm, const float* bm, const float* wb, const float* bb,
-                             float omega0, float omega, float* z) {
-    launch(grid, block, [&] {
-        layer_forward_rows(n, rows, h, d, siren, x, has_p, p, wm, bm, wb, bb, omega0, omega, z);
-    });
+void host_layer_forward_rows(unsigned grid, unsigned block, int n, int rows, const Layer* l,
+                             float* z) {
+    launch(grid, block, [&] { layer_forward_rows(n, rows, LAYER(*l), z); });
 }
 
-void host_layer_backward_sums(unsigned grid, unsigned block, int n, int rows, int h, int d,
-                              int siren, const float* x, int has_p, const float* p,
-                              const float* wm, const float* bm, const float* wb, const float* bb,
-                              float omega0, float omega, int c, const float* dy, const float* wo,
-                              float* g, float* partial) {
-    launch(grid, block, [&] {
-        layer_backward_sums(n, rows, h, d, siren, x, has_p, p, wm, bm, wb, bb, omega0, omega, c,
-                            dy, wo, g, partial);
-    });
+void host_layer_backward_sums(unsigned grid, unsigned block, int n, int rows, const Layer* l,
+                              int c, const float* dy, const float* wo, float* g,
+                              float* partial) {
+    launch(grid, block,
+           [&] { layer_backward_sums(n, rows, LAYER(*l), c, dy, wo, g, partial); });
 }
 
 void host_sum_blocks(unsigned grid, unsigned block, int blocks, int group, int len,
