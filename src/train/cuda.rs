@@ -291,6 +291,17 @@ impl CudaTrainer {
                 (x.slice(..), d)
             };
             let gp = b.g.slice(..);
+            // The mask weight's gradient z_inᵀ·gp, unless the first
+            // layer's row kernel summed it.
+            if has_p || !fused {
+                engine.gemm(
+                    (false, true),
+                    (h, k, n),
+                    (&gp, h),
+                    (&z_in, k),
+                    (&mut grads.slice_mut(span(first)), h),
+                )?;
+            }
             if fused {
                 // The sums run over the layer's tensors from the mask bias
                 // (SIREN's bias) on, from the mask weight in the first
@@ -308,23 +319,7 @@ impl CudaTrainer {
                     &mut b.grouped,
                     &mut grads.slice_mut(start..start + len),
                 )?;
-                if has_p {
-                    engine.gemm(
-                        (false, true),
-                        (h, k, n),
-                        (&gp, h),
-                        (&z_in, k),
-                        (&mut grads.slice_mut(span(first)), h),
-                    )?;
-                }
             } else {
-                engine.gemm(
-                    (false, true),
-                    (h, k, n),
-                    (&gp, h),
-                    (&z_in, k),
-                    (&mut grads.slice_mut(span(first)), h),
-                )?;
                 engine.gemm(
                     (false, false),
                     (h, 1, n),
