@@ -291,6 +291,12 @@ impl Engine {
     }
 }
 
+/// Tensors per hidden layer in [`Arch::tensor_specs`]: SCONE's mask
+/// weight, mask bias, basis weight and basis bias; SIREN's weight and bias.
+pub(crate) fn tensors_per_layer(siren: bool) -> usize {
+    if siren { 2 } else { 4 }
+}
+
 /// A SCONE sin² or SIREN network on the device: every tensor of
 /// [`Arch::tensor_specs`] in one flat buffer, matrices `[in, out]`.
 pub(crate) struct DeviceNet {
@@ -354,7 +360,7 @@ impl DeviceNet {
     /// Tensors per hidden layer: SCONE's mask weight, mask bias, basis
     /// weight and basis bias; SIREN's weight and bias.
     pub fn per_layer(&self) -> usize {
-        if self.siren { 2 } else { 4 }
+        tensors_per_layer(self.siren)
     }
 
     /// The index of hidden layer `i`'s first tensor (its mask weight, or

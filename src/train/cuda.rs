@@ -22,6 +22,7 @@ use cudarc::driver::{CudaSlice, CudaView, PushKernelArg};
 use super::Stepper;
 use crate::gpu::engine::{
     Activations, DeviceNet, Engine, Kernels, LOSS_BLOCKS, MAX_OUT, Math, Res, rows_i32,
+    tensors_per_layer,
 };
 use crate::model::Network;
 
@@ -39,6 +40,28 @@ pub(crate) struct DevicePairs {
 
 /// Blocks of partial sums that one thread of `sum_blocks` adds.
 const SUM_GROUP: usize = 32;
+
+/// Where in the flat gradient buffer (tensors at `spans`, as
+/// [`DeviceNet::spans`](crate::gpu::engine::DeviceNet)) the sums of hidden
+/// layer `i`'s `layer_backward_sums` land, in the kernel's order: the
+/// layer's tensors from the mask bias (SIREN's bias) on, from the mask
+/// weight in the first layer, and on into the output weight when the
+/// layer takes in `c_in` outputs. Its length is the kernel's `width·h`.
+fn summed_run(
+    spans: &[(usize, usize)],
+    siren: bool,
+    i: usize,
+    d: usize,
+    h: usize,
+    c_in: usize,
+) -> std::ops::Range<usize> {
+    let first = tensors_per_layer(siren) * i;
+    let has_p = i > 0;
+    let start = spans[if has_p { first + 1 } else { first }].0;
+    let weight = if has_p { 0 } else { d };
+    let basis = if siren { 0 } else { d + 1 };
+    start..start + (weight + 1 + basis + c_in) * h
+}
 
 /// Backward buffers, sized for the last batch.
 struct Backward {
@@ -303,21 +326,14 @@ impl CudaTrainer {
                 )?;
             }
             if fused {
-                // The sums run over the layer's tensors from the mask bias
-                // (SIREN's bias) on, from the mask weight in the first
-                // layer, in order, and on into the output weight after the
-                // last layer.
-                let start = net.spans[if has_p { first + 1 } else { first }].0;
-                let weight = if has_p { 0 } else { d };
-                let basis = if net.siren { 0 } else { d + 1 };
-                let len = (weight + 1 + basis + c_here) * h;
+                let run = summed_run(&net.spans, net.siren, i, d, h, c_here);
                 sum_blocks(
                     engine,
                     blocks,
-                    len,
+                    run.len(),
                     &b.partial,
                     &mut b.grouped,
-                    &mut grads.slice_mut(start..start + len),
+                    &mut grads.slice_mut(run),
                 )?;
             } else {
                 engine.gemm(
@@ -531,5 +547,75 @@ impl Stepper for CudaTrainer {
 
     fn into_network(self) -> Network {
         fail(self.net.download(&self.engine))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Arch, flatten_in_out, init_network};
+
+    /// The row kernel's sums of each layer land on exactly the tensors,
+    /// in `Arch::tensor_specs`'s order and sizes, that the kernel's
+    /// comment in kernels.cu lists: checked by name, for the networks the
+    /// engine trains, without a GPU.
+    #[test]
+    fn each_layers_sums_land_on_its_tensors() {
+        let siren = Arch::paper_image_of("siren", 3).unwrap();
+        let mut shape = Arch::paper_image(1);
+        shape.in_dims = 3;
+        for arch in [Arch::paper_image(3), shape, siren] {
+            let is_siren = arch.name() == "siren";
+            let (d, h, c) = (arch.in_dims, arch.hidden, arch.out_dims);
+            let net = init_network(&arch, 1);
+            let (spans, _) = flatten_in_out(&net);
+            let at = |name: &str| {
+                let t = net.tensors.iter().position(|t| t.name == name);
+                spans[t.unwrap_or_else(|| panic!("no tensor {name}"))]
+            };
+            let layers = arch.hidden_layers();
+            // DeviceNet's indices: a layer's first tensor, the output's.
+            let per_layer = tensors_per_layer(is_siren);
+            assert_eq!(net.tensors[per_layer * layers].name, "output.weight");
+            for c_in in [0, c] {
+                for i in 0..layers {
+                    let c_here = if i == layers - 1 { c_in } else { 0 };
+                    let mut names = Vec::new();
+                    let (w, b) = if is_siren {
+                        (format!("hidden.{i}.weight"), format!("hidden.{i}.bias"))
+                    } else {
+                        (
+                            format!("hidden.{i}.mask.weight"),
+                            format!("hidden.{i}.mask.bias"),
+                        )
+                    };
+                    assert_eq!(net.tensors[per_layer * i].name, w);
+                    if i == 0 {
+                        names.push(w);
+                    }
+                    names.push(b);
+                    if !is_siren {
+                        names.push(format!("hidden.{i}.basis.weight"));
+                        names.push(format!("hidden.{i}.basis.bias"));
+                    }
+                    if c_here > 0 {
+                        names.push("output.weight".into());
+                    }
+                    let mut expect = at(&names[0]).0..at(&names[0]).0;
+                    for name in &names {
+                        let (start, len) = at(name);
+                        assert_eq!(
+                            start,
+                            expect.end,
+                            "{} layer {i}: {name} is not next",
+                            arch.label()
+                        );
+                        expect.end += len;
+                    }
+                    let run = summed_run(&spans, is_siren, i, d, h, c_here);
+                    assert_eq!(run, expect, "{} layer {i}, c_in {c_in}", arch.label());
+                }
+            }
+        }
     }
 }

@@ -4,11 +4,12 @@
 //! SCONE with the sin² mask (the default and the paper's network) trains on
 //! the crate's own engines: `host` on the CPU (hand-written forward,
 //! backward and Adam over fused kernels, both cores busy) and `cuda` on a
-//! GPU (the same steps over cuBLAS and [`crate::gpu::engine`]'s kernels).
-//! Every other network trains with burn's autodiff: the Flex backend on the
-//! CPU, burn-cuda on a GPU. burn's autodiff is the reference the host
-//! engine's gradients are tested against, and the host engine the CUDA
-//! engine's.
+//! GPU (the same steps over cuBLAS and [`crate::gpu::engine`]'s kernels),
+//! which also trains SIREN. Every other network, and SIREN on the CPU,
+//! trains with burn's autodiff: the Flex backend on the CPU, burn-cuda on
+//! a GPU. burn's autodiff is the reference the host engine's gradients are
+//! tested against, and the CUDA engine's for SIREN; the host engine is the
+//! CUDA engine's reference for SCONE.
 //!
 //! The public API is free of burn types so that callers need not pick a
 //! backend: [`fit`] takes a plain [`Network`] and returns one.
