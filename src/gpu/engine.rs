@@ -357,8 +357,7 @@ impl DeviceNet {
         self.omegas.len()
     }
 
-    /// Tensors per hidden layer: SCONE's mask weight, mask bias, basis
-    /// weight and basis bias; SIREN's weight and bias.
+    /// [`tensors_per_layer`] for this network.
     pub fn per_layer(&self) -> usize {
         tensors_per_layer(self.siren)
     }
