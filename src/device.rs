@@ -64,8 +64,7 @@ pub fn resolve(choice: DeviceChoice) -> Result<(Device, Option<String>), Error> 
 pub fn cuda_device_name() -> Result<String, String> {
     #[cfg(feature = "cuda")]
     {
-        static PROBE: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
-        PROBE.get_or_init(crate::gpu::probe).clone()
+        crate::cuda::device_name()
     }
     #[cfg(not(feature = "cuda"))]
     {

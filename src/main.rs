@@ -1,5 +1,10 @@
+//! The `scone` command line (feature `cli`): a thin user of the library.
+
+mod cli;
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    scone::cli::main()
+    cli::alloc::keep_freed_memory();
+    cli::main()
 }

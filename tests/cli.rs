@@ -89,7 +89,7 @@ fn bad_files_fail_with_one_line() {
         ("png-renamed.scone", "not a .scone file"),
         ("version-2.scone", "version 2"),
         ("absurd-width.scone", "grid size"),
-        ("huge-chunk-length.scone", "limit"),
+        ("huge-chunk-length.scone", "truncated"),
         ("unknown-critical-chunk.scone", "unknown critical chunk"),
     ];
     for (name, needle) in cases {
@@ -131,10 +131,13 @@ fn bad_sizes_fail_with_one_line() {
         &scone(&["decode", s(&input), "-o", s(&out), "--width", "0"]),
         "empty",
     );
-    assert_fails(
-        &scone(&["decode", s(&input), "-o", s(&out), "--scale", "1000"]),
-        "--force",
-    );
+    // 72,000 × 48,000 pixels: above the limit of 2³⁰, which --force
+    // lifts; the error names the limit and the value.
+    let r = scone(&["decode", s(&input), "-o", s(&out), "--scale", "3000"]);
+    assert_fails(&r, "--force");
+    assert_fails(&r, "max_pixels = 1073741824");
+    assert_fails(&r, "3456000000");
+    // PNG's own limit on a side stays.
     assert_fails(
         &scone(&[
             "decode",
@@ -142,12 +145,12 @@ fn bad_sizes_fail_with_one_line() {
             "-o",
             s(&out),
             "--width",
-            "99999999",
+            "3000000000",
             "--height",
             "2",
             "--force",
         ]),
-        "on a side",
+        "PNG",
     );
     assert!(!out.exists());
 }

@@ -3,17 +3,19 @@
 //!
 //! Coordinates are computed here from FORMAT.md §4.3 and §4.5 where the
 //! decoder's own grid functions could share a mistake with the generator:
-//! video frame positions are worked out independently of `scone decode`'s
-//! frame schedule.
+//! video frame positions are worked out independently of the decoder's
+//! frame schedule. Raw outputs go through the evaluator; samples, frames
+//! and distances through the front API, [`scone::Decoder`]. The expected
+//! PNGs are read with the `png` crate, so that this runs on the library
+//! alone (no features).
 
-use scone::decode::Evaluator;
+use scone::eval::Evaluator;
 use scone::format::SconeFile;
 use scone::mesh::extract::slice_coords;
 use scone::signal::grid::image_coords;
-use scone::signal::image::{load, to_sample};
-use scone::signal::render::{render_frame_rows, render_rows};
-use scone::signal::{Convention, SignalInfo};
+use scone::{ClipRequest, Convention, Decoder, SignalInfo};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// CONFORMANCE.md §2: largest error of a raw network output.
@@ -53,6 +55,20 @@ fn vectors_of(kind: &str) -> Vec<(Value, SconeFile)> {
         .collect()
 }
 
+/// An 8-bit PNG: width, height, channels and samples.
+fn read_png(path: &Path) -> (usize, usize, usize, Vec<u8>) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.bit_depth, png::BitDepth::Eight, "{}", path.display());
+    buf.truncate(info.buffer_size());
+    let channels = info.color_type.samples();
+    (info.width as usize, info.height as usize, channels, buf)
+}
+
 fn read_f32(path: &Path) -> Vec<f32> {
     std::fs::read(path)
         .expect("expected values")
@@ -78,7 +94,7 @@ fn largest_error(got: &[f32], expected: &[f32]) -> f32 {
 /// (CONFORMANCE.md §2, rule 1); returns the largest error.
 fn check_outputs(eval: &Evaluator, coords: &[f32], expected: &[f32], what: &str) -> f32 {
     let mut out = vec![0f32; expected.len()];
-    eval.eval(coords, &mut out);
+    eval.eval(coords, &mut out).unwrap();
     let worst = largest_error(&out, expected);
     println!("{what}: largest output error {worst:.2e}");
     assert!(worst <= MAX_OUTPUT_ERROR, "{what}: output error {worst:e}");
@@ -93,7 +109,8 @@ fn image_vectors_decode_within_tolerance() {
     let mut largest = 0f32;
     for (v, file) in &vectors {
         let name = v["file"].as_str().unwrap();
-        let eval = Evaluator::new(&file.network);
+        let eval = Evaluator::new(&file.network).unwrap();
+        let decoder = Decoder::open(dir.join(name)).unwrap();
         for d in v["decodes"].as_array().unwrap() {
             let (w, h) = (usize_of(d, "width"), usize_of(d, "height"));
             // Raw outputs.
@@ -102,15 +119,13 @@ fn image_vectors_decode_within_tolerance() {
             let coords = image_coords(w, h, 0, h, file.signal.convention);
             let what = format!("{name} at {w}x{h}");
             largest = largest.max(check_outputs(&eval, &coords, &expected, &what));
-            // 8-bit samples.
-            let png = load(dir.join(d["png"].as_str().unwrap())).unwrap();
-            assert_eq!(
-                (png.width, png.height, png.layout),
-                (w, h, file.signal.layout)
-            );
-            let values = render_rows(&eval, &file.signal, w, h, 0, h);
-            for (i, (a, b)) in values.iter().zip(&png.data).enumerate() {
-                let (a, b) = (to_sample(*a, 8) as i32, to_sample(*b, 8) as i32);
+            // 8-bit samples, from the front API.
+            let (pw, ph, pc, png) = read_png(&dir.join(d["png"].as_str().unwrap()));
+            assert_eq!((pw, ph, pc), (w, h, file.signal.channels()));
+            let samples: Vec<u8> = decoder.image(w as u64, h as u64).unwrap().to_vec().unwrap();
+            assert_eq!(samples.len(), png.len());
+            for (i, (a, b)) in samples.iter().zip(&png).enumerate() {
+                let (a, b) = (*a as i32, *b as i32);
                 assert!(
                     (a - b).abs() <= 1,
                     "{name} at {w}x{h}: sample {i} is {a}, expected {b}"
@@ -134,8 +149,18 @@ fn image_vectors_decode_within_tolerance() {
 }
 
 /// FORMAT.md §4.5, written out again: the source-frame position u of
-/// output frame k of m over the span of a clip of n frames, and its time
-/// coordinate.
+/// output frame k of m over the span of a clip of n frames.
+fn frame_position(k: usize, m: usize, n: usize, convention: Convention) -> f64 {
+    let (k, m, n) = (k as f64, m as f64, n as f64);
+    match convention {
+        Convention::CellCentre => k * n / m,
+        Convention::Endpoints if m > 1.0 => k * (n - 1.0) / (m - 1.0),
+        Convention::Endpoints => 0.0,
+    }
+}
+
+/// FORMAT.md §4.5, written out again: the time coordinate of output frame
+/// k of m over the span of a clip of n frames.
 fn frame_time(k: usize, m: usize, n: usize, convention: Convention) -> f64 {
     let (k, m, n) = (k as f64, m as f64, n as f64);
     match convention {
@@ -197,7 +222,8 @@ fn video_vectors_decode_within_tolerance() {
         let name = v["file"].as_str().unwrap();
         let signal = &file.signal;
         let (c, n) = (signal.channels(), signal.sizes[2] as usize);
-        let eval = Evaluator::new(&file.network);
+        let eval = Evaluator::new(&file.network).unwrap();
+        let decoder = Decoder::open(dir.join(name)).unwrap();
         let decodes = v["decodes"].as_array().unwrap();
         let own = &decodes[0];
         let own_grid = ["width", "height", "frames"].map(|k| usize_of(own, k) as u32);
@@ -215,14 +241,24 @@ fn video_vectors_decode_within_tolerance() {
             let expected = read_f32(&dir.join(d["values"].as_str().unwrap()));
             assert_eq!(expected.len(), w * h * m * c, "{name}: wrong value count");
             let frame = w * h * c;
+            // The decoder's schedule for M frames: the positions of §4.5.
+            let schedule = decoder.schedule(ClipRequest::Frames(m as u64)).unwrap();
+            assert_eq!(schedule.positions.len(), m);
             for k in 0..m {
+                let u = frame_position(k, m, n, signal.convention);
+                assert!(
+                    (schedule.positions[k] - u).abs() < 1e-9,
+                    "{name}: frame {k} of {m} at u = {}, expected {u}",
+                    schedule.positions[k]
+                );
                 let t = frame_time(k, m, n, signal.convention);
                 let coords = frame_coords(w, h, t, signal.convention);
                 let expected = &expected[k * frame..(k + 1) * frame];
                 let what = format!("{name} at {w}x{h}x{m}, frame {k} (t = {t:.4})");
                 largest = largest.max(check_outputs(&eval, &coords, expected, &what));
-                // The decoder's frame renderer: values of §4.4, clamped.
-                let values = render_frame_rows(&eval, signal, w, h, t as f32, 0, h);
+                // The front API's frame: values of §4.4, clamped.
+                let render = decoder.frame(u, w as u64, h as u64).unwrap();
+                let values: Vec<f32> = render.to_vec().unwrap();
                 let want: Vec<f32> = expected
                     .iter()
                     .map(|&y| signal.to_value(y).clamp(0.0, 1.0))
@@ -257,7 +293,8 @@ fn sdf_vectors_decode_within_tolerance() {
     for (v, file) in &vectors {
         let name = v["file"].as_str().unwrap();
         let signal = &file.signal;
-        let eval = Evaluator::new(&file.network);
+        let eval = Evaluator::new(&file.network).unwrap();
+        let decoder = Decoder::open(dir.join(name)).unwrap();
         for d in v["decodes"].as_array().unwrap() {
             let n = usize_of(d, "resolution");
             let expected = read_f32(&dir.join(d["values"].as_str().unwrap()));
@@ -266,6 +303,15 @@ fn sdf_vectors_decode_within_tolerance() {
             let coords: Vec<f32> = (0..n).flat_map(|k| slice_coords(signal, n, k)).collect();
             let what = format!("{name} at {n}³");
             largest = largest.max(check_outputs(&eval, &coords, &expected, &what));
+            // The front API's distances: the values of §4.4.
+            let grid = decoder.sdf(n as u64).unwrap().to_vec().unwrap();
+            for (i, (got, y)) in grid.iter().zip(&expected).enumerate() {
+                let want = signal.to_value(*y);
+                assert!(
+                    (got - want).abs() <= value_tolerance(signal),
+                    "{what}: distance {i} is {got}, expected {want}"
+                );
+            }
         }
         // World-space points: x = (p − centre)/half_extent (FORMAT.md §4.6),
         // in binary64 then rounded, as grid coordinates are (§4.3).
@@ -282,7 +328,7 @@ fn sdf_vectors_decode_within_tolerance() {
             let x: [f32; 3] = std::array::from_fn(|a| {
                 ((p[a] - domain.centre[a] as f64) / domain.half_extent as f64) as f32
             });
-            let value = signal.to_value(eval.eval_point(&x)[0]) as f64;
+            let value = signal.to_value(eval.eval_point(&x).unwrap()[0]) as f64;
             let error = (value - p[3]).abs();
             largest_value = largest_value.max(error / domain.half_extent as f64);
             assert!(
@@ -353,17 +399,65 @@ fn vectors_cover_every_kind_encoding_and_convention() {
     }
 }
 
+/// CONFORMANCE.md §3's tables: each invalid file and the FORMAT.md
+/// section of the rule it breaks.
+fn invalid_files_listed() -> BTreeMap<String, String> {
+    let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("spec/CONFORMANCE.md");
+    let text = std::fs::read_to_string(doc).expect("spec/CONFORMANCE.md");
+    let section = text
+        .split("\n## 3. Invalid files")
+        .nth(1)
+        .expect("CONFORMANCE.md has a section 3");
+    let mut listed = BTreeMap::new();
+    for line in section.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() < 3 || !cells[1].starts_with('`') || !cells[1].ends_with(".scone`") {
+            continue;
+        }
+        let name = cells[1].trim_matches('`').to_owned();
+        let rule = cells[2].split(':').next().unwrap().trim().to_owned();
+        assert!(
+            rule.starts_with('§') && !rule.contains(','),
+            "{name}: `{rule}` is not one section"
+        );
+        assert!(listed.insert(name.clone(), rule).is_none(), "{name} twice");
+    }
+    listed
+}
+
 #[test]
-fn every_invalid_file_is_rejected() {
+fn every_invalid_file_is_rejected_for_its_rule() {
     let dir = samples().join("invalid");
+    let listed = invalid_files_listed();
     let mut count = 0;
     for entry in std::fs::read_dir(&dir).expect("samples/invalid") {
         let path = entry.unwrap().path();
-        let result = SconeFile::read(&path);
-        assert!(result.is_err(), "{} was accepted", path.display());
-        let message = result.unwrap_err().to_string();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let error = Decoder::open(&path)
+            .err()
+            .unwrap_or_else(|| panic!("{name} was accepted"));
+        let message = error.to_string();
         assert!(!message.contains('\n'), "multi-line error: {message}");
+        let want = listed
+            .get(&name)
+            .unwrap_or_else(|| panic!("{name} is not listed in CONFORMANCE.md §3"));
+        assert_eq!(
+            error.section(),
+            Some(want.as_str()),
+            "{name}: rejected with {message}"
+        );
+        // The same from bytes and from a reader.
+        let bytes = std::fs::read(&path).unwrap();
+        let from_bytes = Decoder::from_bytes(&bytes).unwrap_err();
+        let from_reader = Decoder::read(&bytes[..]).unwrap_err();
+        assert_eq!(from_bytes.section(), error.section(), "{name}");
+        assert_eq!(from_reader.section(), error.section(), "{name}");
         count += 1;
     }
+    assert_eq!(
+        count,
+        listed.len(),
+        "CONFORMANCE.md lists files that are missing"
+    );
     assert!(count >= 29, "only {count} invalid files");
 }

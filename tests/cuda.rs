@@ -2,17 +2,17 @@
 //! the CPU. Every test needs a GPU, so all are ignored by default; run them
 //! on a machine with one (tools/gpu_check.sh does):
 //!
-//! `cargo test --release --features cuda --test cuda -- --ignored --test-threads 1`
+//! `cargo test --release --features cuda,benchmarks --test cuda -- --ignored --test-threads 1`
 #![cfg(feature = "cuda")]
 
-use scone::decode::reference::rbm_gate_margin;
-use scone::decode::{Evaluate, Evaluator};
 use scone::device::{Device, cuda_device_name};
 use scone::encode::{Preset, SdfSettings, Settings, encode_image, encode_sdf, encode_video};
+use scone::eval::Evaluator;
+use scone::eval::reference::rbm_gate_margin;
 use scone::format::SconeFile;
-use scone::gpu::CudaEvaluator;
 use scone::signal::Kind;
 use scone::train::Batch;
+use scone::train::cuda_evaluator;
 
 mod common;
 
@@ -69,7 +69,7 @@ fn a_gpu_is_found() {
 #[test]
 #[ignore = "needs an NVIDIA GPU"]
 fn a_cuda_engine_step_has_the_cpus_gradients() {
-    use scone::gpu::engine::{Kernels, Math};
+    use scone::cuda::engine::{Kernels, Math};
     gpu_name();
     let sdf = Settings::for_kind(Kind::Sdf, Preset::Paper)
         .arch(3, 1)
@@ -90,7 +90,7 @@ fn a_cuda_engine_step_has_the_cpus_gradients() {
         for kernels in [Kernels::Rows, Kernels::Elementwise] {
             for math in [Math::F32, Math::Tf32] {
                 let (loss, worst, name) =
-                    scone::train::cuda_gradient_check(&arch, points, math, kernels).unwrap();
+                    scone::bench::cuda_gradient_check(&arch, points, math, kernels).unwrap();
                 println!(
                     "{label}, {kernels:?}, {math:?}: loss differs by {loss:.1e} (relative), gradients by at most {worst:.1e} of their tensor's largest ({name})"
                 );
@@ -136,8 +136,8 @@ fn every_vector_evaluates_on_the_gpu_as_on_the_cpu() {
             vec![0f32; n * net.arch.out_dims],
             vec![0f32; n * net.arch.out_dims],
         );
-        Evaluator::new(net).eval(&x, &mut cpu);
-        CudaEvaluator::new(net).unwrap().eval(&x, &mut gpu);
+        Evaluator::new(net).unwrap().eval(&x, &mut cpu).unwrap();
+        cuda_evaluator(net).unwrap().eval(&x, &mut gpu).unwrap();
         let d = max_diff(&cpu, &gpu);
         println!(
             "{:40} {:>16} max |cuda − cpu| {d:.2e}",
@@ -157,11 +157,11 @@ fn large_evaluations_are_chunked_and_match() {
     // More points than one launch takes, not a multiple of it.
     let file = SconeFile::read(sample("vectors/rgb-paper-size.scone")).unwrap();
     let net = &file.network;
-    let x = points(2, scone::gpu::CHUNK_POINTS * 2 + 12_345);
+    let x = points(2, scone::cuda::CHUNK_POINTS * 2 + 12_345);
     let n = x.len() / 2;
     let (mut cpu, mut gpu) = (vec![0f32; n * 3], vec![0f32; n * 3]);
-    Evaluator::new(net).eval(&x, &mut cpu);
-    CudaEvaluator::new(net).unwrap().eval(&x, &mut gpu);
+    Evaluator::new(net).unwrap().eval(&x, &mut cpu).unwrap();
+    cuda_evaluator(net).unwrap().eval(&x, &mut gpu).unwrap();
     let d = max_diff(&cpu, &gpu);
     println!("paper-size SCONE at {n} points: max |cuda − cpu| {d:.2e}");
     assert!(d <= TOLERANCE, "{d:e}");

@@ -1,4 +1,4 @@
-//! The CUDA engine's kernels (`src/gpu/kernels.cu`) on the CPU, held
+//! The CUDA engine's kernels (`src/cuda/kernels.cu`) on the CPU, held
 //! against plain Rust twins, so that they are checked without a GPU.
 //!
 //! `tests/kernels/host.cpp` includes the CUDA source, compiled by the

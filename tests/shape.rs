@@ -546,7 +546,7 @@ fn bad_mesh_requests_fail_with_one_line() {
     let out = dir.path().join("out.obj");
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--resolution", "5000"], "2048"),
-        (vec!["--resolution", "1"], "2 to 2048"),
+        (vec!["--resolution", "1"], "at least 2"),
         (vec!["--resolution", "16", "--simplify", "0"], "(0, 1]"),
         (vec!["--resolution", "16", "--simplify", "1.5"], "(0, 1]"),
         (vec!["--resolution", "16", "--level", "1000"], "empty"),

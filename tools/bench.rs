@@ -28,13 +28,17 @@
 //!
 //! Each speed is printed next to a ceiling measured in the same run.
 
-use scone::decode::{Evaluator, gemm_ceiling_gmacs};
+// The binary's allocator settings, so that timings match `scone`'s.
+#[path = "../src/cli/alloc.rs"]
+mod alloc;
+
+use scone::bench::{CpuBackend, gemm_ceiling_gmacs, time_step, time_step_encoder};
 use scone::encode::{Preset, Settings, encode_image};
+use scone::eval::Evaluator;
 use scone::model::{Arch, init_network};
 use scone::signal::grid::image_coords;
 use scone::signal::image::load;
 use scone::signal::{Convention, Kind};
-use scone::train::{CpuBackend, Layers, time_step, time_step_encoder};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -113,7 +117,7 @@ fn options() -> Options {
 }
 
 fn main() {
-    scone::alloc::keep_freed_memory();
+    alloc::keep_freed_memory();
     let o = options();
     if !o.cuda_steps.is_empty() {
         return cuda_steps(&o);
@@ -143,8 +147,8 @@ fn cuda_steps(o: &Options) {
         eprintln!("bench: {e}");
         std::process::exit(1);
     };
-    use scone::gpu::engine::{Kernels, Math};
-    use scone::train::CudaEngine;
+    use scone::bench::CudaEngine;
+    use scone::cuda::engine::{Kernels, Math};
     let mut engines = vec![
         (
             "scone-cuda-f32",
@@ -165,7 +169,7 @@ fn cuda_steps(o: &Options) {
     for (name, engine) in engines {
         for &points in &o.cuda_steps {
             let mut timer =
-                scone::train::CudaStepTimer::new(&arch, points, engine).unwrap_or_else(|e| fail(e));
+                scone::bench::CudaStepTimer::new(&arch, points, engine).unwrap_or_else(|e| fail(e));
             for k in 1..=3 {
                 let secs = timer.time(1, true).unwrap_or_else(|e| fail(e));
                 println!("warm_up engine={name} points={points} step={k} seconds={secs:.3}");
@@ -255,16 +259,11 @@ fn training_step(o: &Options) {
             &o.reps.to_string(),
         ]
         .map(String::from);
-        // None: the encoder's own engine; Some: burn with those layers.
-        let mut engines = vec![
-            ("scone host engine (the encoder)", None),
-            ("burn Flex, fused hidden layers", Some(Layers::Fused)),
-        ];
-        if o.only_step.is_some() {
-            engines.truncate(1);
-        }
-        if o.burn_ops {
-            engines.push(("burn Flex, burn ops", Some(Layers::Plain)));
+        // None: the encoder's own engine; Some: burn's autodiff on that
+        // backend.
+        let mut engines = vec![("scone host engine (the encoder)", None)];
+        if o.burn_ops && o.only_step.is_none() {
+            engines.push(("burn Flex, burn ops", Some(CpuBackend::Flex)));
         }
         // Rounds alternate PyTorch and each engine, so that a slow spell of
         // the machine falls on all of them.
@@ -277,10 +276,10 @@ fn training_step(o: &Options) {
                     Err(why) => base = Err(why),
                 }
             }
-            for ((_, layers), times) in engines.iter().zip(&mut ours) {
-                let t = match layers {
+            for ((_, backend), times) in engines.iter().zip(&mut ours) {
+                let t = match backend {
                     None => time_step_encoder(&arch, points, o.reps),
-                    Some(layers) => time_step(&arch, points, CpuBackend::Flex, *layers, o.reps),
+                    Some(backend) => time_step(&arch, points, *backend, o.reps),
                 };
                 times.push((t.seconds, t.cores));
             }
@@ -357,7 +356,7 @@ fn rounds_line(label: &str, ours: &[(f64, f64)], base: &Result<Vec<(f64, f64)>, 
 
 fn decoding(o: &Options) {
     let arch = Arch::paper_image(3);
-    let eval = Evaluator::new(&init_network(&arch, 1));
+    let eval = Evaluator::new(&init_network(&arch, 1)).expect("a valid network");
     println!(
         "\n## Decoding, paper model ({} MAC per pixel)",
         eval.macs_per_point()
@@ -369,10 +368,10 @@ fn decoding(o: &Options) {
     for (w, h) in [(768, 512), (1536, 1024)] {
         let coords = image_coords(w, h, 0, h, Convention::CellCentre);
         let mut out = vec![0f32; w * h * 3];
-        eval.eval(&coords, &mut out); // warm-up
+        eval.eval(&coords, &mut out).expect("decodes"); // warm-up
         let start = Instant::now();
         for _ in 0..o.reps {
-            eval.eval(&coords, &mut out);
+            eval.eval(&coords, &mut out).expect("decodes");
         }
         let secs = start.elapsed().as_secs_f64() / o.reps as f64;
         let pixels = (w * h) as f64;

@@ -10,8 +10,12 @@
 //! - `--iterations N`: override the default preset's steps for both;
 //! - `--skip-video`, `--skip-sdf`.
 
-use scone::decode::Evaluator;
+// The binary's allocator settings, so that timings match `scone`'s.
+#[path = "../src/cli/alloc.rs"]
+mod alloc;
+
 use scone::encode::{Preset, SdfSettings, Settings, encode_sdf, encode_video};
+use scone::eval::Evaluator;
 use scone::mesh::extract::extract_mesh;
 use scone::mesh::simplify::simplify;
 use scone::metrics::mean_std;
@@ -56,7 +60,7 @@ fn options() -> Options {
 }
 
 fn main() {
-    scone::alloc::keep_freed_memory();
+    alloc::keep_freed_memory();
     let o = options();
     println!("threads: {}", rayon::current_num_threads());
     if o.video {
@@ -97,12 +101,13 @@ fn video(o: &Options) {
     let pixels = (clip.width * clip.height * frames) as f64;
     let (p, p_sd) = mean_std(&e.frame_psnr);
     let (q, q_sd) = mean_std(&e.frame_ssim);
-    let eval = Evaluator::new(&e.file.network);
+    let eval = Evaluator::new(&e.file.network).expect("a valid network");
     let start = Instant::now();
     let (w, h) = (clip.width, clip.height);
     for k in 0..frames {
         let t = scone::signal::coordinate(k, frames, e.file.signal.convention) as f32;
-        let _ = scone::signal::render::render_frame_rows(&eval, &e.file.signal, w, h, t, 0, h);
+        scone::signal::render::render_frame_rows(&eval, &e.file.signal, w, h, t, 0, h)
+            .expect("a frame");
     }
     let decode = start.elapsed().as_secs_f64();
     println!(
@@ -136,7 +141,7 @@ fn sdf(o: &Options) {
     let start = Instant::now();
     let e = encode_sdf(&shape, &s, &sdf, &mut |_| {}).expect("the mesh encodes");
     let secs = start.elapsed().as_secs_f64();
-    let eval = Evaluator::new(&e.file.network);
+    let eval = Evaluator::new(&e.file.network).expect("a valid network");
     let start = Instant::now();
     let mesh = extract_mesh(&eval, &e.file.signal, 256, 0.0).expect("a mesh");
     let extract = start.elapsed().as_secs_f64();

@@ -67,6 +67,10 @@
 //! the paper's code reports the best step instead, which can only be
 //! higher.
 
+// The binary's allocator settings, so that timings match `scone`'s.
+#[path = "../src/cli/alloc.rs"]
+mod alloc;
+
 use scone::encode::{Preset, Settings, encode_image};
 use scone::model::{Arch, FAMILY_NAMES, Mask};
 use scone::signal::Convention;
@@ -418,7 +422,7 @@ fn markdown(images: &[String], labels: &[String], rows: &[Row]) -> String {
 }
 
 fn main() {
-    scone::alloc::keep_freed_memory();
+    alloc::keep_freed_memory();
     let o = options();
     match o.command.as_str() {
         "table2" => table2(&o),
@@ -827,7 +831,7 @@ fn siemens_star(n: usize, spokes: usize) -> Image {
 /// units, as one PNG grid (`DIR/fig6.png`; the star and the fit's decode
 /// beside it as `fig6-star.png`, `fig6-decoded.png`).
 fn fig6(o: &Options) {
-    use scone::decode::reference::scone_activations;
+    use scone::eval::reference::scone_activations;
     let n = if o.protocol == Protocol::Cpu {
         128
     } else {
@@ -885,10 +889,10 @@ fn fig6(o: &Options) {
     gray(&star)
         .save(o.out.join("fig6-star.png"))
         .expect("a writable folder");
-    let ev = scone::decode::Evaluator::new(net);
+    let ev = scone::eval::Evaluator::new(net).expect("a valid network");
     let coords = scone::signal::grid::image_coords(n, n, 0, n, s.convention);
     let mut out = vec![0f32; n * n];
-    ev.eval(&coords, &mut out);
+    ev.eval(&coords, &mut out).expect("decodes");
     let decoded = Image {
         data: out
             .iter()

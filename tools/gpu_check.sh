@@ -6,7 +6,7 @@
 #
 # `pack` compiles the CUDA kernels with NVRTC (tools/nvrtc_check.py), builds
 # the release `scone` binary, the step benchmark (tools/bench.rs)
-# and the CUDA test binary (tests/cuda.rs) with `--features cuda`, strips
+# and the CUDA test binary (tests/cuda.rs) with `--features cuda,benchmarks`, strips
 # them, and copies kodim01, kodim05, kodim23 and the Stanford bunny from
 # ../shared/data into .gpu/ (git-ignored, about 30 MB). Bring the repository
 # with .gpu/ to the GPU machine.
@@ -46,8 +46,8 @@ if [ "${1:-}" = pack ]; then
   # brings it with PyTorch).
   python3 tools/nvrtc_check.py --arch sm_90 ||
     { echo "gpu_check: tools/nvrtc_check.py failed" >&2; exit 1; }
-  cargo build --release --locked --features cuda --bin scone --example bench
-  tests=$(cargo test --release --locked --features cuda --test cuda --no-run \
+  cargo build --release --locked --features cuda,benchmarks --bin scone --example bench
+  tests=$(cargo test --release --locked --features cuda,benchmarks --test cuda --no-run \
     --message-format=json 2>/dev/null | python3 -c '
 import json, sys
 for line in sys.stdin:

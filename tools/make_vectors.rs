@@ -1,7 +1,7 @@
 //! Writes the conformance vectors in `samples/vectors/` and the invalid
 //! files in `samples/invalid/` (spec/CONFORMANCE.md).
 //!
-//! Expected outputs come from `decode::reference`, the slow f64 evaluation
+//! Expected outputs come from `eval::reference`, the slow f64 evaluation
 //! of FORMAT.md §5.2, applied to the network as read back from each file,
 //! never from the fast decoder the vectors check.
 //!
@@ -11,9 +11,10 @@
 //! it, a video at its own size and frame count and at half the size with
 //! twice the frames, an SDF on 16³ and 9³ grids.
 //!
-//! Run: `cargo run --release --example make_vectors` from the crate root.
+//! Run: `cargo run --release --example make_vectors` from the crate root
+//! (feature `train`, for the initial weights of the synthetic networks).
 
-use scone::decode::reference::{eval_reference, normalise_outputs, rbm_gate_margin};
+use scone::eval::reference::{eval_reference, normalise_outputs, rbm_gate_margin};
 use scone::format::{Encoding, SconeFile};
 use scone::model::{Arch, Family, Mask, init_network};
 use scone::signal::grid::{coordinate, time_coordinate};
@@ -400,6 +401,10 @@ fn main() -> Result<()> {
         &std::fs::read(dir.join("video-rgb-centre-25fps.scone"))?,
         &std::fs::read(dir.join("sdf-endpoints-f16.scone"))?,
     )?;
+    write_affine8_overflow(
+        &invalid,
+        &std::fs::read(dir.join("rgba-affine8-one-hidden-layer.scone"))?,
+    )?;
     println!("wrote {} vectors to {}", manifest.len(), dir.display());
     Ok(())
 }
@@ -618,6 +623,79 @@ fn write_invalid(dir: &Path, valid: &[u8]) -> Result<()> {
         chunks[4].clone(),
     ];
     put("arch-before-sgnl.scone", &join(&order))?;
+    let mut early = chunks.clone();
+    early.insert(0, (*b"xtra", b"skip me".to_vec()));
+    put("ancillary-before-sgnl.scone", &join(&early))?;
+    let mut digit = chunks.clone();
+    digit.insert(2, (*b"x7ra", b"skip me".to_vec()));
+    put("chunk-type-not-a-letter.scone", &join(&digit))?;
+    // FORMAT.md §6.1: the WGHT data's zstd frames and nothing else.
+    let frame = |raw: &[u8]| zstd::bulk::compress(raw, 19).expect("zstd compresses");
+    let skippable = [0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4];
+    let weights = |packed: &dyn Fn(&[u8]) -> Vec<u8>| {
+        let mut c = chunks.clone();
+        let (at, raw) = unpack_weights(&c[2].1);
+        c[2].1.truncate(at);
+        c[2].1.extend_from_slice(&packed(&raw));
+        join(&c)
+    };
+    put(
+        "weights-trailing-byte.scone",
+        &weights(&|raw| [frame(raw), vec![0]].concat()),
+    )?;
+    put(
+        "weights-extra-frame.scone",
+        &weights(&|raw| [frame(raw), frame(&[])].concat()),
+    )?;
+    put(
+        "weights-skippable-frame.scone",
+        &weights(&|raw| [skippable.to_vec(), frame(raw)].concat()),
+    )?;
+    // The unchanged payload repacked is valid: each file breaks only its
+    // rule.
+    SconeFile::from_bytes(&weights(&|raw| frame(raw)))?;
+    Ok(())
+}
+
+/// Where the packed data of a WGHT payload written by this crate starts,
+/// and the data decompressed.
+fn unpack_weights(w: &[u8]) -> (usize, Vec<u8>) {
+    let count = u16::from_le_bytes([w[0], w[1]]) as usize;
+    let mut pos = 2;
+    for _ in 0..count {
+        pos += 1 + w[pos] as usize;
+        let rank = w[pos] as usize;
+        pos += 1 + 4 * rank + 1;
+    }
+    let raw_len = u32::from_le_bytes(w[pos + 1..pos + 5].try_into().unwrap()) as usize;
+    let at = pos + 5;
+    let raw = zstd::bulk::decompress(&w[at..], raw_len).expect("the vector decompresses");
+    (at, raw)
+}
+
+/// An `affine8` row whose s · q overflows binary32 while o + s · q is
+/// finite in binary64 (FORMAT.md §6.3): the first tensor of
+/// `rgba-affine8-one-hidden-layer`, `hidden.0.mask.weight` [24, 2], stored
+/// as `affine8`, gets s₀ = 2·10³⁶, o₀ = −3·10³⁸ and q = 255 for value 0.
+fn write_affine8_overflow(dir: &Path, valid: &[u8]) -> Result<()> {
+    let file = SconeFile::from_bytes(valid)?;
+    let t = &file.network.tensors[0];
+    assert_eq!(file.encodings[0], Encoding::Affine8, "{}", t.name);
+    let rows = t.shape[0];
+    let mut c = split(valid);
+    let (at, mut raw) = unpack_weights(&c[2].1);
+    raw[0..4].copy_from_slice(&2e36f32.to_le_bytes());
+    raw[4..8].copy_from_slice(&(-3e38f32).to_le_bytes());
+    raw[8 * rows] = 255;
+    assert!(((-3e38f64 + 2e36 * 255.0) as f32).is_finite());
+    c[2].1.truncate(at);
+    c[2].1.extend_from_slice(&zstd::bulk::compress(&raw, 19)?);
+    let bytes = join(&c);
+    let err = SconeFile::from_bytes(&bytes)
+        .err()
+        .ok_or("affine8-overflow.scone is accepted")?;
+    println!("invalid/affine8-overflow.scone: {err}");
+    std::fs::write(dir.join("affine8-overflow.scone"), bytes)?;
     Ok(())
 }
 
@@ -642,6 +720,8 @@ fn write_invalid_kinds(dir: &Path, gray: &[u8], video: &[u8], sdf: &[u8]) -> Res
     let byte_at = |at: usize, v: u8| move |p: &mut Vec<u8>| p[at] = v;
     let files: Vec<(&str, Vec<u8>)> = vec![
         ("unknown-kind.scone", edit(gray, &byte_at(0, 3))),
+        ("unknown-layout.scone", edit(gray, &byte_at(1, 5))),
+        ("unknown-convention.scone", edit(gray, &byte_at(3, 2))),
         ("image-distance-layout.scone", edit(gray, &byte_at(1, 4))),
         ("image-bit-depth-32.scone", edit(gray, &byte_at(2, 32))),
         (

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compiles src/gpu/kernels.cu with NVRTC, as the CUDA engine does, without a GPU.
+"""Compiles src/cuda/kernels.cu with NVRTC, as the CUDA engine does, without a GPU.
 
     python3 tools/nvrtc_check.py [--lib PATH/libnvrtc.so] [--arch sm_80,sm_90]
 
@@ -104,7 +104,7 @@ def main():
     for arch in args.arch.split(","):
         ok, log = compile_for(nvrtc, source, arch)
         if not ok:
-            print(f"\n{arch}: compiling src/gpu/kernels.cu failed:\n{log}")
+            print(f"\n{arch}: compiling src/cuda/kernels.cu failed:\n{log}")
             failed = True
             continue
         print(f"\n{arch}:\n")

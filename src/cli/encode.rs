@@ -1,15 +1,15 @@
 //! `scone encode`: fit an image, a clip or a shape and write a .scone file.
 
 use super::output::{check_not_input, write_atomic};
-use crate::Error;
-use crate::encode::{
-    Preset, SdfSettings, Settings, default_omegas, encode_image, encode_sdf, encode_video,
-};
-use crate::metrics::mean_std;
-use crate::signal::{Convention, Kind};
-use crate::train::{Batch, Device, StepReport};
 use clap::builder::TypedValueParser;
 use indicatif::{ProgressBar, ProgressStyle};
+use scone::Error;
+use scone::encode::{
+    Preset, SdfSettings, Settings, default_omegas, encode_image, encode_sdf, encode_video,
+};
+use scone::metrics::mean_std;
+use scone::signal::{Convention, Kind};
+use scone::train::{Batch, Device, StepReport};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -83,7 +83,7 @@ pub struct Args {
     eval_resolution: usize,
     /// Where to train: `auto` (CUDA when a GPU is usable, else the CPU),
     /// `cpu` or `cuda`.
-    #[arg(long, default_value = "auto", value_parser = crate::device::DeviceChoice::NAMES)]
+    #[arg(long, default_value = "auto", value_parser = scone::device::DeviceChoice::NAMES)]
     device: String,
     /// No progress bar and no summary.
     #[arg(short, long)]
@@ -91,7 +91,7 @@ pub struct Args {
 }
 
 fn scone_model_names() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(crate::model::FAMILY_NAMES)
+    clap::builder::PossibleValuesParser::new(scone::model::FAMILY_NAMES)
 }
 
 /// What kind of signal `path` holds: a folder is a clip of PNG frames,
@@ -125,10 +125,10 @@ fn settings(args: &Args, kind: Kind) -> Result<Settings, Error> {
     };
     let mut s = Settings::for_kind(kind, preset);
     if let Some(d) = args.depth {
-        if !(2..=crate::model::MAX_LAYERS).contains(&d) {
-            return Err(Error::Parameter(format!(
+        if !(2..=scone::model::MAX_LAYERS).contains(&d) {
+            return Err(Error::parameter(format!(
                 "--depth must be 2 to {}, not {d}",
-                crate::model::MAX_LAYERS
+                scone::model::MAX_LAYERS
             )));
         }
         if d != s.layers {
@@ -137,7 +137,7 @@ fn settings(args: &Args, kind: Kind) -> Result<Settings, Error> {
         s.layers = d;
     }
     s.arch = args.arch.clone();
-    s.mask = crate::model::Mask::from_name(&args.mask)?;
+    s.mask = scone::model::Mask::from_name(&args.mask)?;
     if let Some(w) = args.width {
         s.hidden = w;
         s.match_budget = false;
@@ -163,7 +163,7 @@ fn settings(args: &Args, kind: Kind) -> Result<Settings, Error> {
             n => match n.parse::<usize>() {
                 Ok(n) if n > 0 => Batch::Random(n),
                 _ => {
-                    return Err(Error::Parameter(format!(
+                    return Err(Error::parameter(format!(
                         "--batch must be `full` or a positive number, not `{n}`"
                     )));
                 }
@@ -184,12 +184,12 @@ fn settings(args: &Args, kind: Kind) -> Result<Settings, Error> {
         };
     }
     if s.train.iterations == 0 {
-        return Err(Error::Parameter("--iterations must be at least 1".into()));
+        return Err(Error::parameter("--iterations must be at least 1"));
     }
     let lr_ok = |v: f64| v.is_finite() && v > 0.0;
     if !lr_ok(s.train.lr) || !lr_ok(s.train.lr_min) || s.train.lr_min > s.train.lr {
-        return Err(Error::Parameter(
-            "learning rates must be positive, with --lr-min no larger than --lr".into(),
+        return Err(Error::parameter(
+            "learning rates must be positive, with --lr-min no larger than --lr",
         ));
     }
     Ok(s)
@@ -230,7 +230,7 @@ pub fn run(args: Args) -> Result<(), Error> {
                 bar.set_message(format!("loss {loss:.3e}"));
             } else {
                 // Targets span [−1, 1]: a loss of 4·MSE on the [0, 1] scale.
-                let psnr = crate::metrics::psnr_from_mse(loss as f64 / 4.0);
+                let psnr = scone::metrics::psnr_from_mse(loss as f64 / 4.0);
                 bar.set_message(format!("loss {loss:.3e} psnr {psnr:.2} dB"));
             }
         }
@@ -238,7 +238,7 @@ pub fn run(args: Args) -> Result<(), Error> {
     };
     let (bytes, summary) = match kind {
         Kind::Image => {
-            let img = crate::signal::image::load(&args.input)?;
+            let img = scone::signal::image::load(&args.input)?;
             let e = encode_image(&img, &settings, &mut on_step)?;
             let pixels = (img.width * img.height) as f64;
             let summary = format!(
@@ -254,7 +254,7 @@ pub fn run(args: Args) -> Result<(), Error> {
             (e.bytes, summary)
         }
         Kind::Video => {
-            let clip = crate::signal::video::load(&args.input, args.fps)?;
+            let clip = scone::signal::video::load(&args.input, args.fps)?;
             let e = encode_video(&clip, &settings, &mut on_step)?;
             let pixels = (clip.width * clip.height * clip.frames) as f64;
             let (p, p_sd) = mean_std(&e.frame_psnr);
@@ -272,7 +272,7 @@ pub fn run(args: Args) -> Result<(), Error> {
             (e.bytes, summary)
         }
         Kind::Sdf => {
-            let shape = crate::mesh::load::load_shape(&args.input)?;
+            let shape = scone::mesh::load::load_shape(&args.input)?;
             let e = encode_sdf(&shape, &settings, &sdf, &mut on_step)?;
             let q = e.quality;
             let summary = format!(
@@ -295,7 +295,7 @@ pub fn run(args: Args) -> Result<(), Error> {
             Device::Cpu => String::new(),
             Device::Cuda => format!(
                 " on {}",
-                crate::device::cuda_device_name().unwrap_or_else(|_| "CUDA".into())
+                scone::device::cuda_device_name().unwrap_or_else(|_| "CUDA".into())
             ),
         };
         println!(
@@ -310,13 +310,13 @@ pub fn run(args: Args) -> Result<(), Error> {
 
 fn check_sdf_settings(s: &SdfSettings) -> Result<(), Error> {
     if !(1000..=(1 << 26)).contains(&s.surface_points) {
-        return Err(Error::Parameter(format!(
+        return Err(Error::parameter(format!(
             "--surface-points must be 1000 to {}, not {}",
             1u64 << 26,
             s.surface_points
         )));
     }
-    crate::mesh::extract::check_resolution(s.eval_resolution)
+    scone::Limits::default().check_resolution(s.eval_resolution as u64)
 }
 
 fn progress_bar(quiet: bool, steps: usize) -> ProgressBar {

@@ -2,10 +2,10 @@
 //! reports it: PSNR and SSIM for images, per-frame mean ± standard
 //! deviation for clips, occupancy IoU and Chamfer distance for shapes.
 
-use crate::Error;
-use crate::format::SconeFile;
-use crate::metrics::{mean_std, quality};
-use crate::signal::Kind;
+use scone::Error;
+use scone::format::SconeFile;
+use scone::metrics::{mean_std, quality};
+use scone::signal::Kind;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -37,24 +37,24 @@ pub fn run(args: Args) -> Result<(), Error> {
     let file = SconeFile::read(&args.input)?;
     let report = match file.signal.kind {
         Kind::Image => {
-            let img = crate::signal::image::load(&args.reference)?;
+            let img = scone::signal::image::load(&args.reference)?;
             if img.channels() != file.signal.channels() {
-                return Err(Error::Parameter(format!(
+                return Err(Error::parameter(format!(
                     "the file has {} channels, the reference {}",
                     file.signal.channels(),
                     img.channels()
                 )));
             }
-            let (psnr, ssim) = quality::image(&file, &img);
+            let (psnr, ssim) = quality::image(&file, &img)?;
             json!({"kind": "image", "width": img.width, "height": img.height,
                    "psnr_db": psnr, "ssim": ssim})
         }
         Kind::Video => {
-            let clip = crate::signal::video::load(&args.reference, args.fps)?;
+            let clip = scone::signal::video::load(&args.reference, args.fps)?;
             if file.signal.channels() != 3 {
-                return Err(Error::Parameter("only RGB clips can be compared".into()));
+                return Err(Error::parameter("only RGB clips can be compared"));
             }
-            let (psnr, ssim) = quality::video(&file, &clip);
+            let (psnr, ssim) = quality::video(&file, &clip)?;
             let (p, p_sd) = mean_std(&psnr);
             let (q, q_sd) = mean_std(&ssim);
             json!({"kind": "video", "width": clip.width, "height": clip.height,
@@ -62,7 +62,7 @@ pub fn run(args: Args) -> Result<(), Error> {
                    "ssim": q, "ssim_sd": q_sd, "frame_psnr_db": psnr, "frame_ssim": ssim})
         }
         Kind::Sdf => {
-            let shape = crate::mesh::load::load_shape(&args.reference)?;
+            let shape = scone::mesh::load::load_shape(&args.reference)?;
             let meta: serde_json::Value = file
                 .metadata
                 .as_deref()
@@ -76,7 +76,7 @@ pub fn run(args: Args) -> Result<(), Error> {
             let seed = meta["seed"].as_u64().unwrap_or(0);
             let domain = file.signal.domain.expect("an SDF has a domain");
             let normalised = quality::normalised_by(&shape, &domain);
-            let oracle = crate::mesh::surface::sdf_for_shape(&normalised, points, seed)?;
+            let oracle = scone::mesh::surface::sdf_for_shape(&normalised, points, seed)?;
             let q = quality::sdf(&file, &oracle, args.resolution)?;
             json!({"kind": "sdf", "resolution": q.resolution, "iou": q.iou,
                    "chamfer": q.chamfer, "mesh_vertices": q.vertices, "mesh_faces": q.faces,

@@ -3,11 +3,11 @@
 //! (tools/reference/ checks PyTorch's).
 
 use super::output::{check_not_input, write_atomic};
-use crate::Error;
-use crate::decode::{Evaluator, eval_reference};
-use crate::format::SconeFile;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use scone::Error;
+use scone::eval::{Evaluator, eval_reference};
+use scone::format::SconeFile;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -32,7 +32,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Error> {
     if args.points > MAX_POINTS {
-        return Err(Error::Parameter(format!(
+        return Err(Error::parameter(format!(
             "--points is limited to {MAX_POINTS}"
         )));
     }
@@ -53,7 +53,7 @@ pub fn run(args: Args) -> Result<(), Error> {
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     coords.extend((0..args.points * d).map(|_| rng.random_range(-1.0f32..=1.0)));
     let mut outputs = vec![0f32; coords.len() / d * arch.out_dims];
-    Evaluator::new(net).eval(&coords, &mut outputs);
+    Evaluator::new(net)?.eval(&coords, &mut outputs)?;
     let coords64: Vec<f64> = coords.iter().map(|&c| c as f64).collect();
     let reference = eval_reference(net, &coords64);
     let params: serde_json::Map<String, serde_json::Value> = arch
@@ -83,7 +83,7 @@ pub fn run(args: Args) -> Result<(), Error> {
         serde_json::to_writer(&mut *w, &doc)
             .and_then(|()| w.write_all(b"\n").map_err(serde_json::Error::io))
             .map_err(|e| Error::Io {
-                path: output.display().to_string(),
+                path: Some(output.clone()),
                 source: e.into(),
             })
     })?;

@@ -1,7 +1,7 @@
 //! `scone info`: print what a file holds.
 
-use crate::Error;
-use crate::format::SconeFile;
+use scone::Error;
+use scone::format::SconeFile;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -85,8 +85,8 @@ pub fn describe(file: &SconeFile, bytes: u64) -> serde_json::Value {
 }
 
 /// A hyperparameter as JSON (also used by `scone export`).
-pub(super) fn hyper_json(v: &crate::model::HyperValue) -> serde_json::Value {
-    use crate::model::HyperValue::*;
+pub(super) fn hyper_json(v: &scone::model::HyperValue) -> serde_json::Value {
+    use scone::model::HyperValue::*;
     match v {
         U32(n) => json!(n),
         F32(x) => json!(x),

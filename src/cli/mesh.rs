@@ -2,16 +2,14 @@
 //! raw SDF volume (.npy) and write OBJ, binary PLY or STL.
 
 use super::output::{check_not_input, write_atomic};
-use super::{say_note, with_evaluator};
-use crate::Error;
-use crate::format::SconeFile;
-use crate::mesh::TriMesh;
-use crate::mesh::extract::{check_resolution, extract_mesh};
-use crate::mesh::march::marching_cubes;
-use crate::mesh::npy::read_npy_volume;
-use crate::mesh::simplify::{check_ratio, simplify};
-use crate::mesh::write::{MeshFormat, write_mesh};
-use crate::signal::Kind;
+use super::{open_decoder, say_note};
+use scone::Error;
+use scone::mesh::TriMesh;
+use scone::mesh::march::marching_cubes;
+use scone::mesh::npy::read_npy_volume;
+use scone::mesh::simplify::{check_ratio, simplify};
+use scone::mesh::write::{MeshFormat, write_mesh};
+use scone::signal::Kind;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -26,7 +24,7 @@ pub struct Args {
     output: Option<PathBuf>,
     /// Samples per axis of the grid (.scone only; default: the file's).
     #[arg(long)]
-    resolution: Option<usize>,
+    resolution: Option<u64>,
     /// Keep about this fraction of the triangles (0 < RATIO ≤ 1), with
     /// meshoptimizer's simplifier.
     #[arg(long)]
@@ -36,16 +34,20 @@ pub struct Args {
     level: f32,
     /// Where to evaluate an SDF network: `auto` (CUDA when a GPU is usable,
     /// else the CPU), `cpu` or `cuda`.
-    #[arg(long, default_value = "auto", value_parser = crate::device::DeviceChoice::NAMES)]
+    #[arg(long, default_value = "auto", value_parser = scone::device::DeviceChoice::NAMES)]
     device: String,
     /// No summary.
     #[arg(short, long)]
     quiet: bool,
+    /// Lift the limits on the grid (2048 samples per axis, the compute
+    /// budget): see `scone::Limits`.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(args: Args) -> Result<(), Error> {
     if !args.level.is_finite() {
-        return Err(Error::Parameter("--level must be a finite number".into()));
+        return Err(Error::parameter("--level must be a finite number"));
     }
     let output = args
         .output
@@ -59,17 +61,17 @@ pub fn run(args: Args) -> Result<(), Error> {
     let start = Instant::now();
     let (mesh, grid, note) = if is_npy(&args.input) {
         if args.resolution.is_some() {
-            return Err(Error::Parameter(
-                "--resolution applies to .scone files; a volume has its own grid".into(),
+            return Err(Error::parameter(
+                "--resolution applies to .scone files; a volume has its own grid",
             ));
         }
         let (mesh, grid) = mesh_volume(&args.input, args.level)?;
         (mesh, grid, None)
     } else {
-        mesh_scone(&args.input, args.resolution, args.level, &args.device)?
+        mesh_scone(&args, args.resolution)?
     };
     if mesh.faces.is_empty() {
-        return Err(Error::Parameter(format!(
+        return Err(Error::parameter(format!(
             "the surface at level {} is empty on the {grid} grid: nothing to write",
             args.level
         )));
@@ -108,30 +110,27 @@ fn is_npy(path: &Path) -> bool {
 /// The surface of a .scone SDF in the source's units, the grid it was
 /// extracted on and `--device auto`'s note.
 fn mesh_scone(
-    path: &Path,
-    resolution: Option<usize>,
-    level: f32,
-    device: &str,
+    args: &Args,
+    resolution: Option<u64>,
 ) -> Result<(TriMesh, String, Option<String>), Error> {
-    let file = SconeFile::read(path)?;
-    let signal = &file.signal;
-    if signal.kind != Kind::Sdf {
-        return Err(Error::Parameter(format!(
-            "{} holds a {}, not a signed-distance field; use `scone decode`",
-            path.display(),
-            signal.kind.name()
-        )));
+    let (decoder, note) = open_decoder(&args.input, args.force, &args.device)?;
+    let kind = decoder.info().kind;
+    if kind != Kind::Sdf {
+        return Err(Error::wrong_kind(
+            Kind::Sdf,
+            kind,
+            format!(
+                "{} holds a {}, not a signed-distance field; use `scone decode`",
+                args.input.display(),
+                kind.name()
+            ),
+        ));
     }
-    let n = resolution.unwrap_or(signal.sizes[0] as usize);
-    check_resolution(n)?;
-    let (mut mesh, note) =
-        with_evaluator(&file.network, device, "extracting the surface", |eval| {
-            extract_mesh(eval, signal, n, level)
-        })?;
-    let domain = signal.domain.expect("an SDF has a domain");
-    mesh.vertices
-        .iter_mut()
-        .for_each(|v| *v = domain.to_world(*v));
+    let n = match resolution {
+        Some(n) => n,
+        None => decoder.native_resolution()?,
+    };
+    let mesh = decoder.mesh(n, args.level)?;
     Ok((mesh, format!("{n}³"), note))
 }
 

@@ -1,5 +1,6 @@
 //! The `scone` command line.
 
+pub mod alloc;
 mod decode;
 #[cfg(feature = "train")]
 mod encode;
@@ -9,8 +10,8 @@ mod info;
 mod mesh;
 mod output;
 
-use crate::Error;
 use clap::{Parser, Subcommand};
+use scone::Error;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -44,7 +45,6 @@ enum Command {
 /// Runs the command line; every failure is one line on stderr and exit
 /// status 1 (2 for a usage error).
 pub fn main() -> ExitCode {
-    crate::alloc::keep_freed_memory();
     restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -64,6 +64,8 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // `decode` and `mesh` lift the request limits with --force.
+    let forceable = matches!(cli.command, Command::Decode(_) | Command::Mesh(_));
     let result = match cli.command {
         #[cfg(feature = "train")]
         Command::Encode(args) => encode::run(args),
@@ -76,7 +78,13 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("scone: error: {}", one_line(&e));
+            let hint = match &e {
+                Error::LimitsExceeded(l) if forceable && l.limit.is_request_limit() => {
+                    "; pass --force to decode it anyway"
+                }
+                _ => "",
+            };
+            eprintln!("scone: error: {}{hint}", one_line(&e));
             ExitCode::from(1)
         }
     }
@@ -107,39 +115,38 @@ fn restore_sigpipe() {
 /// when training starts, after its input has been read; `decode` and
 /// `mesh` once they have succeeded. A bad input so keeps its single error
 /// line.
-pub(crate) fn resolve_device(name: &str) -> Result<(crate::device::Device, Option<String>), Error> {
-    use crate::device::DeviceChoice;
+pub(crate) fn resolve_device(name: &str) -> Result<(scone::device::Device, Option<String>), Error> {
+    use scone::device::DeviceChoice;
     let choice = DeviceChoice::from_name(name)
-        .ok_or_else(|| Error::Parameter(format!("`{name}` is not a device: auto, cpu or cuda")))?;
-    crate::device::resolve(choice)
+        .ok_or_else(|| Error::parameter(format!("`{name}` is not a device: auto, cpu or cuda")))?;
+    scone::device::resolve(choice)
 }
 
-/// Runs `f` with the evaluator of `net` on the device `--device NAME` asks
-/// for, and returns its result with [`resolve_device`]'s note, which the
-/// caller prints ([`say_note`]) once the whole command has succeeded. On a
-/// GPU a failure inside burn-cuda becomes an error that starts with `what`.
-pub(crate) fn with_evaluator<T>(
-    net: &crate::model::Network,
+/// Opens `path` for decoding on the device `--device NAME` asks for, with
+/// the default limits or, with `force`, without the request limits, and
+/// returns it with [`resolve_device`]'s note, which the caller prints
+/// ([`say_note`]) once the whole command has succeeded.
+pub(crate) fn open_decoder(
+    path: &std::path::Path,
+    force: bool,
     device: &str,
-    what: &str,
-    f: impl FnOnce(&dyn crate::decode::Evaluate) -> Result<T, Error>,
-) -> Result<(T, Option<String>), Error> {
-    use crate::device::Device;
+) -> Result<(scone::Decoder, Option<String>), Error> {
+    use scone::device::Device;
     let (device, note) = resolve_device(device)?;
-    let result = match device {
-        Device::Cpu => f(&crate::decode::Evaluator::new(net)),
+    let mut limits = scone::Limits::default();
+    if force {
+        limits = limits.without_request_limits();
+    }
+    #[allow(unused_mut)]
+    let mut decoder = scone::Decoder::builder().limits(limits).open(path)?;
+    match device {
+        Device::Cpu => {}
         #[cfg(feature = "cuda")]
-        Device::Cuda => {
-            let eval = crate::gpu::CudaEvaluator::new(net)?;
-            crate::gpu::guard(what, || f(&eval))
-        }
+        Device::Cuda => decoder.set_engine(scone::train::cuda_evaluator(decoder.network())?)?,
         #[cfg(not(feature = "cuda"))]
-        Device::Cuda => {
-            let _ = what;
-            unreachable!("without CUDA support --device never resolves to CUDA")
-        }
-    }?;
-    Ok((result, note))
+        Device::Cuda => unreachable!("without CUDA support --device never resolves to CUDA"),
+    }
+    Ok((decoder, note))
 }
 
 /// Prints `--device auto`'s fallback note on stderr, unless `quiet`.

@@ -1,6 +1,6 @@
 //! Writing outputs safely: never a partial file, never over the input.
 
-use crate::Error;
+use scone::Error;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -11,7 +11,7 @@ pub fn check_not_input(input: &Path, output: &Path) -> Result<(), Error> {
         _ => false,
     };
     if same {
-        return Err(Error::Parameter(format!(
+        return Err(Error::parameter(format!(
             "refusing to write the output over the input {}",
             input.display()
         )));
@@ -42,7 +42,7 @@ pub fn write_atomic(
         _ => Path::new("."),
     };
     if path.is_dir() {
-        return Err(Error::Parameter(format!(
+        return Err(Error::parameter(format!(
             "{} is a directory",
             path.display()
         )));

@@ -47,7 +47,7 @@ pub fn encode_image(
     let init = init_network(&arch, settings.train.seed);
     let net = train::fit(init, &data, &settings.train, settings.device, progress)?;
     let (file, bytes, (psnr, ssim)) = finish(settings, signal, net, |decoded| {
-        let (psnr, ssim) = quality::image(decoded, img);
+        let (psnr, ssim) = quality::image(decoded, img)?;
         let measured = serde_json::json!({
             "psnr_db": rounded(psnr, 3),
             "ssim": rounded(ssim, 4),

@@ -1,7 +1,7 @@
 //! The encoder: fit a network to a signal, quantise it, write a file, and
 //! measure the quality of what a decoder will get back.
 //!
-//! One file per signal kind: [`image`], [`video`], [`sdf`].
+//! One file per signal kind: `image.rs`, `video.rs`, `sdf.rs`.
 
 mod image;
 mod sdf;
@@ -152,7 +152,7 @@ impl Settings {
             self.mask,
         );
         let as_parameter = |e: Error| match e {
-            Error::Format(m) => Error::Parameter(m),
+            Error::Format(e) => Error::parameter(e.detail),
             other => other,
         };
         // The same rules that make a file invalid make a request invalid.
@@ -160,7 +160,7 @@ impl Settings {
             scone
         } else {
             if self.mask != Mask::Sin2 {
-                return Err(Error::Parameter(format!(
+                return Err(Error::parameter(format!(
                     "--mask applies to --arch scone, not {}",
                     self.arch
                 )));
@@ -204,7 +204,7 @@ impl Settings {
 /// likewise f32 (the specs' `precise` flag).
 pub fn encodings_for_bits(net: &Network, bits: u8) -> Result<Vec<Encoding>, Error> {
     if !matches!(bits, 32 | 16 | 8) {
-        return Err(Error::Parameter(format!(
+        return Err(Error::parameter(format!(
             "--bits must be 32, 16 or 8, not {bits}"
         )));
     }

@@ -67,8 +67,8 @@ impl TrainData for SdfData<'_> {
     }
 
     fn all(&self, _coords: &mut Vec<f32>, _targets: &mut Vec<f32>) -> Result<(), Error> {
-        Err(Error::Parameter(
-            "an SDF trains on fresh random batches; --batch full is not possible".into(),
+        Err(Error::parameter(
+            "an SDF trains on fresh random batches; --batch full is not possible",
         ))
     }
 }

@@ -132,7 +132,7 @@ pub fn encode_video(
 ) -> Result<EncodedVideo, Error> {
     let pixels = video.width * video.height * video.frames;
     if settings.train.batch == Batch::Full && pixels > MAX_FULL_BATCH_PIXELS {
-        return Err(Error::Parameter(format!(
+        return Err(Error::parameter(format!(
             "a full batch of {pixels} pixels is too large; use --batch N (e.g. 262144)"
         )));
     }
@@ -143,7 +143,7 @@ pub fn encode_video(
     slow_time_axis(&mut init, video);
     let net = train::fit(init, &data, &settings.train, settings.device, progress)?;
     let (file, bytes, (frame_psnr, frame_ssim)) = finish(settings, signal, net, |decoded| {
-        let (frame_psnr, frame_ssim) = quality::video(decoded, video);
+        let (frame_psnr, frame_ssim) = quality::video(decoded, video)?;
         let (psnr, psnr_sd) = metrics::mean_std(&frame_psnr);
         let (ssim, ssim_sd) = metrics::mean_std(&frame_ssim);
         let measured = serde_json::json!({

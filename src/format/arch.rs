@@ -1,8 +1,8 @@
 //! The `ARCH` chunk (FORMAT.md §5): a name and typed hyperparameters.
 
 use super::bytes::{Reader, put_ascii};
-use crate::Error;
 use crate::model::{Arch, HyperValue, MAX_LAYERS};
+use crate::{Error, Rule};
 
 /// Hyperparameter value types (FORMAT.md §5.1).
 const T_U32: u8 = 1;
@@ -49,20 +49,24 @@ pub fn encode(a: &Arch) -> Vec<u8> {
 
 pub fn decode(payload: &[u8]) -> Result<Arch, Error> {
     let mut r = Reader::new(payload, "ARCH");
-    let name = r.ascii(32)?;
+    let name = r.ascii(32, Rule::ArchName, "architecture name")?;
     let in_dims = r.u8()? as usize;
     let out_dims = r.u8()? as usize;
     let count = r.u8()?;
     if count > MAX_PARAMS {
-        return Err(Error::Format(format!(
-            "{count} hyperparameters exceed the limit of {MAX_PARAMS}"
-        )));
+        return Err(Error::format(
+            Rule::HyperCount,
+            format!("{count} hyperparameters exceed the format's {MAX_PARAMS}"),
+        ));
     }
     let mut params: Vec<(&str, HyperValue)> = Vec::with_capacity(count as usize);
     for _ in 0..count {
-        let key = r.ascii(32)?;
+        let key = r.ascii(32, Rule::HyperKey, "hyperparameter key")?;
         if params.iter().any(|(k, _)| *k == key) {
-            return Err(Error::Format(format!("hyperparameter `{key}` is repeated")));
+            return Err(Error::format(
+                Rule::HyperKey,
+                format!("hyperparameter `{key}` is repeated"),
+            ));
         }
         let value = match r.u8()? {
             T_U32 => HyperValue::U32(r.u32()?),
@@ -70,17 +74,19 @@ pub fn decode(payload: &[u8]) -> Result<Arch, Error> {
             T_F32_ARRAY => {
                 let n = r.u16()? as usize;
                 if n > MAX_LAYERS {
-                    return Err(Error::Format(format!(
-                        "array `{key}` has {n} values, the limit is {MAX_LAYERS}"
-                    )));
+                    return Err(Error::format(
+                        Rule::HyperType,
+                        format!("array `{key}` has {n} values, the format's most is {MAX_LAYERS}"),
+                    ));
                 }
                 HyperValue::F32s((0..n).map(|_| r.f32()).collect::<Result<_, _>>()?)
             }
-            T_STR => HyperValue::Str(r.ascii(32)?.to_owned()),
+            T_STR => HyperValue::Str(r.ascii(32, Rule::HyperValue, "string value")?.to_owned()),
             t => {
-                return Err(Error::Format(format!(
-                    "hyperparameter `{key}` has unknown type {t}"
-                )));
+                return Err(Error::format(
+                    Rule::HyperType,
+                    format!("hyperparameter `{key}` has unknown type {t}"),
+                ));
             }
         };
         params.push((key, value));
@@ -88,17 +94,19 @@ pub fn decode(payload: &[u8]) -> Result<Arch, Error> {
     r.finish()?;
     let mut take = |key: &str| {
         let i = params.iter().position(|(k, _)| *k == key).ok_or_else(|| {
-            Error::Format(format!(
-                "architecture `{name}` lacks hyperparameter `{key}`"
-            ))
+            Error::format(
+                Rule::HyperKey,
+                format!("architecture `{name}` lacks hyperparameter `{key}`"),
+            )
         })?;
         Ok(params.swap_remove(i).1)
     };
     let arch = Arch::from_hyperparameters(name, in_dims, out_dims, &mut take)?;
     if let Some((key, _)) = params.first() {
-        return Err(Error::Format(format!(
-            "unknown hyperparameter `{key}` for `{name}`"
-        )));
+        return Err(Error::format(
+            Rule::HyperKey,
+            format!("unknown hyperparameter `{key}` for `{name}`"),
+        ));
     }
     Ok(arch)
 }

@@ -1,6 +1,7 @@
-//! Little-endian field reading with truncation reported as a format error.
+//! Little-endian field reading; a payload that ends inside its fields or
+//! holds bytes after them breaks FORMAT.md §3.3.
 
-use crate::Error;
+use crate::{Error, Rule};
 
 /// A cursor over one chunk's payload.
 pub struct Reader<'a> {
@@ -16,7 +17,10 @@ impl<'a> Reader<'a> {
 
     pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], Error> {
         if self.data.len() - self.pos < n {
-            return Err(Error::Format(format!("truncated {} chunk", self.what)));
+            return Err(Error::format(
+                Rule::PayloadLength,
+                format!("the {} payload ends inside its fields", self.what),
+            ));
         }
         let s = &self.data[self.pos..self.pos + n];
         self.pos += n;
@@ -39,15 +43,19 @@ impl<'a> Reader<'a> {
         Ok(f32::from_le_bytes(self.bytes(4)?.try_into().unwrap()))
     }
 
-    /// A string of 1..=`max` printable ASCII bytes after a `u8` length.
-    pub fn ascii(&mut self, max: usize) -> Result<&'a str, Error> {
+    /// A `str8` (FORMAT.md §1) of at most `max` bytes; one that is empty,
+    /// longer or not printable ASCII breaks `rule`.
+    pub fn ascii(&mut self, max: usize, rule: Rule, what: &str) -> Result<&'a str, Error> {
         let n = self.u8()? as usize;
         let s = self.bytes(n)?;
         if n == 0 || n > max || !s.iter().all(|b| b.is_ascii_graphic()) {
-            return Err(Error::Format(format!(
-                "{} chunk holds an invalid name (1 to {max} printable ASCII bytes required)",
-                self.what
-            )));
+            return Err(Error::format(
+                rule,
+                format!(
+                    "{} holds an invalid {what} (1 to {max} printable ASCII bytes required)",
+                    self.what
+                ),
+            ));
         }
         Ok(std::str::from_utf8(s).unwrap())
     }
@@ -61,11 +69,14 @@ impl<'a> Reader<'a> {
     /// Fails unless the whole payload was consumed.
     pub fn finish(&self) -> Result<(), Error> {
         if self.pos != self.data.len() {
-            return Err(Error::Format(format!(
-                "{} chunk has {} unexpected trailing bytes",
-                self.what,
-                self.data.len() - self.pos
-            )));
+            return Err(Error::format(
+                Rule::PayloadLength,
+                format!(
+                    "the {} payload has {} bytes after its fields",
+                    self.what,
+                    self.data.len() - self.pos
+                ),
+            ));
         }
         Ok(())
     }

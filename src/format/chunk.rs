@@ -1,6 +1,6 @@
 //! Chunk framing (FORMAT.md §3): type, length, payload, CRC-32.
 
-use crate::Error;
+use crate::{Error, Limit, Rule};
 use std::fmt;
 
 /// A four-byte chunk type.
@@ -79,41 +79,54 @@ impl<'a> Chunks<'a> {
         let offset = self.base + self.pos;
         let rest = &self.data[self.pos..];
         if rest.is_empty() {
-            return Err(Error::Format(
-                "the file ends before its DONE chunk (truncated?)".into(),
+            return Err(Error::format(
+                Rule::ChunkOrder,
+                "the file ends without a DONE chunk (truncated?)",
             ));
         }
         if rest.len() < 8 {
-            return Err(Error::Format(format!(
-                "truncated chunk header at byte {offset}"
-            )));
+            return Err(Error::format(
+                Rule::ChunkPastEnd,
+                format!("the file ends inside the chunk header at byte {offset} (truncated?)"),
+            ));
         }
         let ty = ChunkType(rest[..4].try_into().unwrap());
         if !ty.0.iter().all(|b| b.is_ascii_alphabetic()) {
-            return Err(Error::Format(format!(
-                "invalid chunk type {ty} at byte {offset}"
-            )));
+            return Err(Error::format(
+                Rule::ChunkType,
+                format!("invalid chunk type {ty} at byte {offset}"),
+            ));
         }
         let len = u32::from_le_bytes(rest[4..8].try_into().unwrap());
+        // The format's rule first: a length past the end of the file is a
+        // broken file whatever this decoder's limits.
+        if ((rest.len() - 8) as u64) < len as u64 + 4 {
+            return Err(Error::format(
+                Rule::ChunkPastEnd,
+                format!(
+                    "{ty} chunk at byte {offset} claims {len} bytes but the file ends first (truncated?)"
+                ),
+            ));
+        }
         if len > self.max_len {
-            return Err(Error::LimitsExceeded(format!(
-                "{ty} chunk at byte {offset} claims {len} bytes, the limit is {}",
-                self.max_len
-            )));
+            return Err(Error::limit(
+                Limit::ChunkBytes,
+                format!("the {ty} chunk at byte {offset}"),
+                len as u64,
+                self.max_len as u64,
+            ));
         }
         let len = len as usize;
-        if rest.len() - 8 < len + 4 {
-            return Err(Error::Format(format!(
-                "{ty} chunk at byte {offset} claims {len} bytes but the file ends first (truncated?)"
-            )));
-        }
         let payload = &rest[8..8 + len];
         let stored = u32::from_le_bytes(rest[8 + len..12 + len].try_into().unwrap());
         let computed = crc(ty, payload);
         if stored != computed {
-            return Err(Error::Format(format!(
-                "{ty} chunk at byte {offset} is corrupted (CRC {stored:08x}, computed {computed:08x})"
-            )));
+            return Err(Error::format(
+                Rule::Crc,
+                format!(
+                    "{ty} chunk at byte {offset} is corrupted (CRC {stored:08x}, computed {computed:08x})"
+                ),
+            ));
         }
         self.pos += 12 + len;
         Ok(Chunk {
@@ -135,8 +148,14 @@ impl<'a> ChunkWriter<'a> {
     }
 
     pub fn chunk(&mut self, ty: ChunkType, payload: &[u8]) -> Result<(), Error> {
-        let len = u32::try_from(payload.len())
-            .map_err(|_| Error::LimitsExceeded(format!("{ty} chunk exceeds 4 GiB")))?;
+        let len = u32::try_from(payload.len()).map_err(|_| {
+            Error::limit(
+                Limit::Output,
+                format!("the {ty} chunk's bytes"),
+                payload.len() as u64,
+                u32::MAX as u64,
+            )
+        })?;
         self.out.extend_from_slice(&ty.0);
         self.out.extend_from_slice(&len.to_le_bytes());
         self.out.extend_from_slice(payload);

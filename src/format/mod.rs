@@ -14,40 +14,15 @@ mod weights;
 pub use chunk::{ChunkType, is_critical};
 pub use quant::Encoding;
 
-use crate::Error;
 use crate::model::Network;
 use crate::signal::SignalInfo;
+use crate::{Error, Limit, Limits, Rule};
 use chunk::{Chunk, ChunkWriter};
 
 /// The 8 magic bytes every file starts with (FORMAT.md §2).
 pub const MAGIC: [u8; 8] = *b"\x89SCONE\r\n";
 /// The format version this crate reads and writes (FORMAT.md §2).
 pub const VERSION: u16 = 1;
-
-/// Implementation limits, checked before anything is allocated
-/// (FORMAT.md §9 lists the defaults).
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// Largest file accepted, in bytes.
-    pub max_file_bytes: u64,
-    /// Largest chunk payload, in bytes.
-    pub max_chunk_bytes: u32,
-    /// Largest number of tensor values in a `WGHT` chunk.
-    pub max_weight_values: u64,
-    /// Largest `meta` payload, in bytes.
-    pub max_meta_bytes: u32,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_file_bytes: 256 << 20,
-            max_chunk_bytes: 256 << 20,
-            max_weight_values: 1 << 26,
-            max_meta_bytes: 1 << 20,
-        }
-    }
-}
 
 /// Everything a `.scone` file holds.
 #[derive(Clone, Debug, PartialEq)]
@@ -88,14 +63,16 @@ impl SconeFile {
         Self::from_bytes_with_limits(bytes, &Limits::default())
     }
 
-    /// Parses a file, enforcing `limits`.
+    /// Parses a file, enforcing `limits` on what it may hold. The first
+    /// rule of FORMAT.md the file breaks is the error.
     pub fn from_bytes_with_limits(bytes: &[u8], limits: &Limits) -> Result<Self, Error> {
         if bytes.len() as u64 > limits.max_file_bytes {
-            return Err(Error::LimitsExceeded(format!(
-                "file is {} bytes, the limit is {}",
-                bytes.len(),
-                limits.max_file_bytes
-            )));
+            return Err(Error::limit(
+                Limit::FileBytes,
+                "the file's bytes",
+                bytes.len() as u64,
+                limits.max_file_bytes,
+            ));
         }
         let body = parse_header(bytes)?;
         let mut signal = None;
@@ -103,14 +80,23 @@ impl SconeFile {
         let mut network = None;
         let mut metadata = None;
         let mut chunks = chunk::Chunks::new(body, 12, limits.max_chunk_bytes);
+        let mut first = true;
         loop {
             let Chunk {
                 ty,
                 payload,
                 offset,
             } = chunks.next_chunk()?;
+            // FORMAT.md §3.2: SGNL first, then ARCH, WGHT once each, in this
+            // order; ancillary chunks anywhere after SGNL, before DONE.
+            if first && ty != ChunkType::SGNL {
+                return Err(Error::format(
+                    Rule::ChunkOrder,
+                    format!("the first chunk is {ty}, not `SGNL`"),
+                ));
+            }
+            first = false;
             match ty {
-                // FORMAT.md §3.2: SGNL, ARCH, WGHT once each, in this order.
                 ChunkType::SGNL if signal.is_none() => signal = Some(sgnl::decode(payload)?),
                 ChunkType::ARCH if signal.is_some() && arch.is_none() => {
                     let a = arch::decode(payload)?;
@@ -122,46 +108,54 @@ impl SconeFile {
                 }
                 ChunkType::META => {
                     if payload.len() as u64 > limits.max_meta_bytes as u64 {
-                        return Err(Error::LimitsExceeded(format!(
-                            "meta chunk is {} bytes, the limit is {}",
-                            payload.len(),
-                            limits.max_meta_bytes
-                        )));
+                        return Err(Error::limit(
+                            Limit::MetaBytes,
+                            format!("the `meta` chunk at byte {offset}"),
+                            payload.len() as u64,
+                            limits.max_meta_bytes as u64,
+                        ));
                     }
-                    let text = std::str::from_utf8(payload)
-                        .map_err(|_| Error::Format("meta chunk is not UTF-8".into()))?;
-                    metadata = Some(text.to_owned());
+                    // FORMAT.md §7: an ancillary chunk's contents never make
+                    // a file invalid; text that is not UTF-8 is kept with
+                    // replacement characters.
+                    metadata = Some(String::from_utf8_lossy(payload).into_owned());
                 }
                 ChunkType::DONE => {
+                    if network.is_none() {
+                        let missing = if arch.is_none() { "ARCH" } else { "WGHT" };
+                        return Err(Error::format(
+                            Rule::ChunkOrder,
+                            format!("DONE at byte {offset} comes before any `{missing}` chunk"),
+                        ));
+                    }
                     if !payload.is_empty() {
-                        return Err(Error::Format("DONE chunk is not empty".into()));
+                        return Err(Error::format(Rule::Done, "the DONE chunk is not empty"));
                     }
                     if chunks.remaining() != 0 {
-                        return Err(Error::Format(format!(
-                            "{} bytes of trailing data after DONE",
-                            chunks.remaining()
-                        )));
+                        return Err(Error::format(
+                            Rule::TrailingData,
+                            format!("{} bytes of trailing data after DONE", chunks.remaining()),
+                        ));
                     }
                     break;
                 }
                 ChunkType::SGNL | ChunkType::ARCH | ChunkType::WGHT => {
-                    return Err(Error::Format(format!(
-                        "{} chunk at byte {offset} is repeated or out of order",
-                        ty
-                    )));
+                    return Err(Error::format(
+                        Rule::ChunkOrder,
+                        format!("{ty} chunk at byte {offset} is repeated or out of order"),
+                    ));
                 }
                 other if is_critical(other) => {
-                    return Err(Error::Format(format!(
-                        "unknown critical chunk {other} at byte {offset}"
-                    )));
+                    return Err(Error::format(
+                        Rule::UnknownCritical,
+                        format!("unknown critical chunk {other} at byte {offset}"),
+                    ));
                 }
                 _ => {} // FORMAT.md §3.3: unknown ancillary chunks are skipped.
             }
         }
-        let missing = |name: &str| Error::Format(format!("the file has no {name} chunk"));
-        let signal = signal.ok_or_else(|| missing("SGNL"))?;
-        let (network, encodings) =
-            network.ok_or_else(|| missing(if arch.is_none() { "ARCH" } else { "WGHT" }))?;
+        let signal = signal.expect("SGNL is the first chunk");
+        let (network, encodings) = network.expect("DONE comes after WGHT");
         Ok(Self {
             signal,
             network,
@@ -170,50 +164,83 @@ impl SconeFile {
         })
     }
 
-    /// Reads and parses the file at `path`, refusing files larger than the
-    /// limit before reading them.
+    /// Reads and parses the file at `path` with the default [`Limits`].
     pub fn read(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
-        let path = path.as_ref();
-        let limits = Limits::default();
-        let len = std::fs::metadata(path)
-            .map_err(|e| Error::io(path, e))?
-            .len();
-        if len > limits.max_file_bytes {
-            return Err(Error::LimitsExceeded(format!(
-                "{} is {len} bytes, the limit is {}",
-                path.display(),
-                limits.max_file_bytes
-            )));
-        }
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        Self::from_bytes_with_limits(&bytes, &limits).map_err(|e| match e {
-            Error::Format(m) => Error::Format(format!("{}: {m}", path.display())),
-            other => other,
-        })
+        Self::read_with_limits(path, &Limits::default())
     }
+
+    /// Reads and parses the file at `path`, refusing a file larger than
+    /// `limits` allows before reading it.
+    pub fn read_with_limits(
+        path: impl AsRef<std::path::Path>,
+        limits: &Limits,
+    ) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let bytes = read_bounded(path, limits.max_file_bytes)?;
+        Self::from_bytes_with_limits(&bytes, limits).map_err(|e| e.in_file(path))
+    }
+}
+
+/// The bytes of the file at `path`, refused (before reading) when larger
+/// than `max` bytes.
+pub(crate) fn read_bounded(path: &std::path::Path, max: u64) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if len > max {
+        return Err(Error::limit(
+            Limit::FileBytes,
+            format!("{}'s bytes", path.display()),
+            len,
+            max,
+        ));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    // One byte past the limit is enough to see a file that grew meanwhile.
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > max {
+        return Err(Error::limit(
+            Limit::FileBytes,
+            format!("{}'s bytes", path.display()),
+            bytes.len() as u64,
+            max,
+        ));
+    }
+    Ok(bytes)
 }
 
 fn parse_header(bytes: &[u8]) -> Result<&[u8], Error> {
     if bytes.is_empty() {
-        return Err(Error::Format("the file is empty".into()));
+        return Err(Error::format(Rule::Magic, "the file is empty"));
     }
-    if bytes.len() < 8 || bytes[..8] != MAGIC {
-        return Err(Error::Format("not a .scone file (bad magic)".into()));
+    let n = bytes.len().min(8);
+    if bytes[..n] != MAGIC[..n] {
+        return Err(Error::format(Rule::Magic, "not a .scone file (bad magic)"));
     }
     if bytes.len() < 12 {
-        return Err(Error::Format("truncated header".into()));
+        return Err(Error::format(
+            Rule::TruncatedHeader,
+            format!(
+                "the file ends inside its header, after {} bytes",
+                bytes.len()
+            ),
+        ));
     }
     let version = u16::from_le_bytes([bytes[8], bytes[9]]);
     if version != VERSION {
-        return Err(Error::Format(format!(
-            "unsupported format version {version} (this decoder reads version {VERSION})"
-        )));
+        return Err(Error::format(
+            Rule::Version,
+            format!("unsupported format version {version} (this decoder reads version {VERSION})"),
+        ));
     }
     let flags = u16::from_le_bytes([bytes[10], bytes[11]]);
     if flags != 0 {
-        return Err(Error::Format(format!(
-            "reserved header field is {flags}, not 0"
-        )));
+        return Err(Error::format(
+            Rule::Reserved,
+            format!("the reserved header field is {flags}, not 0"),
+        ));
     }
     Ok(&bytes[12..])
 }
@@ -222,14 +249,17 @@ fn parse_header(bytes: &[u8]) -> Result<&[u8], Error> {
 /// match the signal's axes and channels.
 fn check_dims(signal: &SignalInfo, arch: &crate::model::Arch) -> Result<(), Error> {
     if arch.in_dims != signal.kind.axes() || arch.out_dims != signal.channels() {
-        return Err(Error::Format(format!(
-            "architecture maps {} → {} values but the {} signal has {} axes and {} channels",
-            arch.in_dims,
-            arch.out_dims,
-            signal.kind.name(),
-            signal.kind.axes(),
-            signal.channels()
-        )));
+        return Err(Error::format(
+            Rule::ArchDims,
+            format!(
+                "architecture maps {} → {} values but the {} signal has {} axes and {} channels",
+                arch.in_dims,
+                arch.out_dims,
+                signal.kind.name(),
+                signal.kind.axes(),
+                signal.channels()
+            ),
+        ));
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Weight encodings (FORMAT.md §6.3).
 
-use crate::Error;
 use crate::model::Tensor;
+use crate::{Error, Rule};
 use half::f16;
 
 /// How one tensor's values are stored.
@@ -29,7 +29,10 @@ impl Encoding {
             0 => Ok(Encoding::F32),
             1 => Ok(Encoding::F16),
             2 => Ok(Encoding::Affine8),
-            c => Err(Error::Format(format!("unknown weight encoding {c}"))),
+            c => Err(Error::format(
+                Rule::Encoding,
+                format!("unknown weight encoding {c}"),
+            )),
         }
     }
 
@@ -107,6 +110,8 @@ pub fn dequantise(data: &[u8], enc: Encoding, n: usize, rows: usize) -> Vec<f32>
             for (p, row) in params.chunks_exact(8).zip(qs.chunks(cols.max(1))) {
                 let scale = f32::from_le_bytes(p[..4].try_into().unwrap());
                 let offset = f32::from_le_bytes(p[4..].try_into().unwrap());
+                // FORMAT.md §6.3: the product rounded to binary32, then the
+                // sum; no fused multiply-add (Rust does not contract).
                 out.extend(row.iter().map(|&q| offset + scale * q as f32));
             }
             out

@@ -1,6 +1,7 @@
 //! Round trips of every field and every corruption FORMAT.md rejects.
 
 use super::*;
+use crate::Limit;
 use crate::model::{Arch, init_network};
 use crate::signal::{Convention, Kind, Layout};
 
@@ -63,6 +64,15 @@ fn error_of(bytes: &[u8]) -> String {
     match SconeFile::from_bytes(bytes) {
         Ok(_) => panic!("a bad file was accepted"),
         Err(e) => e.to_string(),
+    }
+}
+
+/// The rule of FORMAT.md a bad file breaks.
+fn rule_of(bytes: &[u8]) -> Rule {
+    match SconeFile::from_bytes(bytes) {
+        Ok(_) => panic!("a bad file was accepted"),
+        Err(Error::Format(e)) => e.rule,
+        Err(e) => panic!("not a format error: {e}"),
     }
 }
 
@@ -178,7 +188,8 @@ fn unknown_ancillary_chunks_are_skipped_and_critical_ones_refused() {
 fn chunk_order_and_presence_are_enforced() {
     let c = chunks(&sample(Encoding::F32).to_bytes().unwrap());
     let swapped = vec![c[1].clone(), c[0].clone(), c[2].clone(), c[4].clone()];
-    assert!(error_of(&assemble(&swapped)).contains("out of order"));
+    assert_eq!(rule_of(&assemble(&swapped)), Rule::ChunkOrder);
+    assert!(error_of(&assemble(&swapped)).contains("not `SGNL`"));
     let repeated = vec![
         c[0].clone(),
         c[0].clone(),
@@ -187,27 +198,68 @@ fn chunk_order_and_presence_are_enforced() {
         c[4].clone(),
     ];
     assert!(error_of(&assemble(&repeated)).contains("repeated"));
+    assert_eq!(rule_of(&assemble(&repeated)), Rule::ChunkOrder);
     let no_weights = vec![c[0].clone(), c[1].clone(), c[4].clone()];
-    assert!(error_of(&assemble(&no_weights)).contains("no WGHT"));
+    assert!(error_of(&assemble(&no_weights)).contains("before any `WGHT`"));
     let no_end = vec![c[0].clone(), c[1].clone(), c[2].clone()];
     assert!(error_of(&assemble(&no_end)).contains("truncated"));
+    assert_eq!(rule_of(&assemble(&no_end)), Rule::ChunkOrder);
     let mut trailing = assemble(&c);
     trailing.push(0);
-    assert!(error_of(&trailing).contains("trailing"));
+    assert_eq!(rule_of(&trailing), Rule::TrailingData);
+    // FORMAT.md §3.2: nothing before SGNL, not even an ancillary chunk; one
+    // right after it is fine.
+    let mut early = c.clone();
+    early.insert(0, (*b"xtra", vec![1]));
+    assert_eq!(rule_of(&assemble(&early)), Rule::ChunkOrder);
+    let mut after = c.clone();
+    after.insert(1, (*b"xtra", vec![1]));
+    SconeFile::from_bytes(&assemble(&after)).unwrap();
+    // §3.3: a type byte that is not a letter, even in a chunk that would
+    // otherwise be ancillary.
+    let mut digit = c.clone();
+    digit.insert(1, (*b"x7ra", vec![1]));
+    assert_eq!(rule_of(&assemble(&digit)), Rule::ChunkType);
+    // A non-empty DONE.
+    let mut done = c.clone();
+    done.last_mut().unwrap().1.push(0);
+    assert_eq!(rule_of(&assemble(&done)), Rule::Done);
+}
+
+#[test]
+fn metadata_that_is_not_utf8_does_not_make_a_file_invalid() {
+    let mut c = chunks(&sample(Encoding::F32).to_bytes().unwrap());
+    let meta = c.iter_mut().find(|(ty, _)| ty == b"meta").unwrap();
+    meta.1 = vec![b'{', 0xff, b'}'];
+    let file = SconeFile::from_bytes(&assemble(&c)).unwrap();
+    assert_eq!(file.metadata.as_deref(), Some("{\u{fffd}}"));
 }
 
 #[test]
 fn absurd_sizes_are_refused_before_allocation() {
     let c = chunks(&sample(Encoding::F32).to_bytes().unwrap());
-    // A chunk claiming 4 GiB.
+    // A chunk claiming 4 GiB: past the end of the file (§3.3), whatever
+    // the limits.
     let mut bytes = assemble(&c);
     bytes[16..20].copy_from_slice(&u32::MAX.to_le_bytes());
-    assert!(error_of(&bytes).contains("limit"));
+    assert_eq!(rule_of(&bytes), Rule::ChunkPastEnd);
+    // Within the file but beyond a chunk limit: §9.
+    let small = Limits {
+        max_chunk_bytes: 8,
+        ..Limits::default()
+    };
+    let e = SconeFile::from_bytes_with_limits(&assemble(&c), &small).unwrap_err();
+    assert!(
+        matches!(&e, Error::LimitsExceeded(l) if l.limit == Limit::ChunkBytes),
+        "{e}"
+    );
+    assert_eq!(e.section(), Some("§9"));
     // A grid of 0 and of 2³² − 1 samples.
     for size in [0u32, u32::MAX] {
         let mut c2 = c.clone();
         c2[0].1[5..9].copy_from_slice(&size.to_le_bytes());
         assert!(error_of(&assemble(&c2)).contains("grid size"));
+        assert_eq!(rule_of(&assemble(&c2)), Rule::Size);
     }
     // A hidden width of 2³² − 1.
     let mut c3 = c.clone();
@@ -215,12 +267,137 @@ fn absurd_sizes_are_refused_before_allocation() {
     let at = arch.windows(6).position(|w| w == b"hidden").unwrap() + 7;
     arch[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
     assert!(error_of(&assemble(&c3)).contains("hidden width"));
-    // A tensor table claiming 2³² × 2³² values.
+    assert_eq!(rule_of(&assemble(&c3)), Rule::HyperValue);
+    // A tensor table claiming 2³² × 2³² values: not the architecture's.
     let mut c4 = c.clone();
     let w = &mut c4[2].1;
     let at = 2 + 1 + w[2] as usize + 1; // count, name length, name, rank
     w[at..at + 8].copy_from_slice(&[0xff; 8]);
-    assert!(error_of(&assemble(&c4)).contains("limit"));
+    assert_eq!(rule_of(&assemble(&c4)), Rule::TensorTable);
+    // The widest, deepest SCONE the format allows: its table is refused
+    // at the weight limit, before any data is read.
+    let big = Arch::scone(
+        2,
+        4,
+        32,
+        4096,
+        30.0,
+        vec![30.0; 31],
+        crate::model::Mask::Sin2,
+    );
+    let mut table = Vec::new();
+    table.extend_from_slice(&(big.tensor_specs().len() as u16).to_le_bytes());
+    for spec in big.tensor_specs() {
+        super::bytes::put_ascii(&mut table, &spec.name);
+        table.push(spec.shape.len() as u8);
+        for d in &spec.shape {
+            table.extend_from_slice(&(*d as u32).to_le_bytes());
+        }
+        table.push(0);
+    }
+    let mut c5 = c.clone();
+    c5[1].1 = super::arch::encode(&big);
+    c5[2].1 = table;
+    let e = SconeFile::from_bytes(&assemble(&c5)).unwrap_err();
+    assert!(
+        matches!(&e, Error::LimitsExceeded(l) if l.limit == Limit::WeightValues && l.value > l.max),
+        "{e}"
+    );
+}
+
+/// `file`'s chunks with the WGHT payload's packed data replaced by
+/// `packed(raw)`, under compression `code`.
+fn with_packed(file: &SconeFile, code: u8, packed: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
+    let mut c = chunks(&file.to_bytes().unwrap());
+    let w = &mut c[2].1;
+    let pos = find_raw_len(w);
+    let raw_len = u32::from_le_bytes(w[pos..pos + 4].try_into().unwrap()) as usize;
+    let raw = zstd::bulk::decompress(&w[pos + 4..], raw_len).unwrap();
+    w[pos - 1] = code;
+    w.truncate(pos + 4);
+    w.extend_from_slice(&packed(&raw));
+    assemble(&c)
+}
+
+#[test]
+fn packed_weights_are_exactly_their_frames() {
+    let file = sample(Encoding::F16);
+    let frame = |raw: &[u8]| zstd::bulk::compress(raw, 3).unwrap();
+    // Accepted: one frame, two frames, no compression.
+    let one = with_packed(&file, 1, frame);
+    let two = with_packed(&file, 1, |raw| {
+        let (a, b) = raw.split_at(raw.len() / 3);
+        [frame(a), frame(b)].concat()
+    });
+    let none = with_packed(&file, 0, |raw| raw.to_vec());
+    let expected = SconeFile::from_bytes(&file.to_bytes().unwrap()).unwrap();
+    for ok in [&one, &two, &none] {
+        assert_eq!(SconeFile::from_bytes(ok).unwrap().network, expected.network);
+    }
+    // Refused (FORMAT.md §6.1): a byte after the last frame, another
+    // (empty) frame after the data is complete, a skippable frame, a
+    // frame that holds too much, stored data one byte long.
+    let skippable = [0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4];
+    let bad = [
+        with_packed(&file, 1, |raw| [frame(raw), vec![0]].concat()),
+        with_packed(&file, 1, |raw| [frame(raw), frame(&[])].concat()),
+        with_packed(&file, 1, |raw| [skippable.to_vec(), frame(raw)].concat()),
+        with_packed(&file, 1, |raw| [frame(raw), skippable.to_vec()].concat()),
+        with_packed(&file, 1, |raw| frame(&[raw, &[0]].concat())),
+        with_packed(&file, 1, |raw| frame(&raw[1..])),
+        with_packed(&file, 1, |_| Vec::new()),
+        with_packed(&file, 0, |raw| [raw, &[0]].concat()),
+    ];
+    for (i, bytes) in bad.iter().enumerate() {
+        assert_eq!(rule_of(bytes), Rule::Packed, "case {i}");
+    }
+    assert_eq!(
+        rule_of(&with_packed(&file, 2, |raw| raw.to_vec())),
+        Rule::Compression
+    );
+}
+
+#[test]
+fn affine8_values_are_binary32_sums_and_must_be_finite() {
+    // A one-row tensor whose offset + scale · q is finite in binary64 but
+    // not in binary32, where the product alone overflows (FORMAT.md §6.3).
+    let mut file = sample(Encoding::F32);
+    file.encodings = vec![Encoding::F32; file.network.tensors.len()];
+    let i = file
+        .network
+        .tensors
+        .iter()
+        .position(|t| t.name == "hidden.1.mask.weight")
+        .unwrap();
+    file.encodings[i] = Encoding::Affine8;
+    let mut c = chunks(&file.to_bytes().unwrap());
+    let w = &mut c[2].1;
+    let data = find_raw_len(w) + 4;
+    let mut raw = zstd::bulk::decompress(&w[data..], 1 << 20).unwrap();
+    let start: usize = file.network.tensors[..i]
+        .iter()
+        .map(|t| 4 * t.data.len())
+        .sum();
+    let rows = file.network.tensors[i].shape[0];
+    // Row 0: scale 2e36, offset −3e38; its q values after the pairs.
+    raw[start..start + 4].copy_from_slice(&2e36f32.to_le_bytes());
+    raw[start + 4..start + 8].copy_from_slice(&(-3e38f32).to_le_bytes());
+    raw[start + 8 * rows] = 255;
+    assert!((-3e38f64 + 2e36 * 255.0).abs() < f32::MAX as f64);
+    w.truncate(data);
+    w.extend_from_slice(&zstd::bulk::compress(&raw, 3).unwrap());
+    let bytes = assemble(&c);
+    assert_eq!(rule_of(&bytes), Rule::NonFinite);
+    // With every q of the row 0 the same row is finite: the pairs are
+    // (scale, offset).
+    let cols = file.network.tensors[i].shape[1];
+    raw[start + 8 * rows..start + 8 * rows + cols].fill(0);
+    let mut c = chunks(&bytes);
+    let w = &mut c[2].1;
+    w.truncate(data);
+    w.extend_from_slice(&zstd::bulk::compress(&raw, 3).unwrap());
+    let back = SconeFile::from_bytes(&assemble(&c)).unwrap();
+    assert_eq!(back.network.tensors[i].data[0], -3e38);
 }
 
 #[test]

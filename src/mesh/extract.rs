@@ -3,29 +3,16 @@
 
 use super::TriMesh;
 use super::march::marching_cubes;
-use crate::Error;
-use crate::decode::Evaluate;
+use crate::eval::Evaluate;
 use crate::signal::grid::coordinate;
+use crate::signal::render::check_network;
 use crate::signal::{Kind, SignalInfo};
-
-/// Largest grid resolution per axis `scone mesh` accepts (2048³ is 8.6
-/// billion network evaluations: hours on a CPU).
-pub const MAX_RESOLUTION: usize = 2048;
+use crate::{Error, Misuse};
 
 /// The network output that stands for distance `value` (FORMAT.md §4.4).
 pub fn output_level(signal: &SignalInfo, value: f32) -> f32 {
     let [lo, hi] = signal.value_range;
     (value - lo) / (hi - lo) * 2.0 - 1.0
-}
-
-/// Checks a requested grid resolution.
-pub fn check_resolution(n: usize) -> Result<(), Error> {
-    if !(2..=MAX_RESOLUTION).contains(&n) {
-        return Err(Error::Parameter(format!(
-            "the resolution must be 2 to {MAX_RESOLUTION}, not {n}"
-        )));
-    }
-    Ok(())
 }
 
 /// The coordinates of z-slice `k` of an `n`³ grid in network space
@@ -43,21 +30,40 @@ pub fn slice_coords(signal: &SignalInfo, n: usize, k: usize) -> Vec<f32> {
     out
 }
 
+/// Checks that `signal` is an SDF that `eval` evaluates.
+pub fn check_sdf(eval: &dyn Evaluate, signal: &SignalInfo) -> Result<(), Error> {
+    if signal.kind != Kind::Sdf {
+        return Err(Error::wrong_kind(
+            Kind::Sdf,
+            signal.kind,
+            format!(
+                "a {} has no signed distances or surface to extract",
+                signal.kind.name()
+            ),
+        ));
+    }
+    check_network(eval, signal)
+}
+
 /// The surface where the decoded distance is `value`, extracted at `n`³
-/// samples, with vertices in network coordinates ([−1, 1]³).
+/// samples (`n` ≥ 2; bound it with [`crate::Limits::check_resolution`]),
+/// with vertices in network coordinates ([−1, 1]³).
 pub fn extract_mesh(
     eval: &dyn Evaluate,
     signal: &SignalInfo,
     n: usize,
     value: f32,
 ) -> Result<TriMesh, Error> {
-    if signal.kind != Kind::Sdf {
-        return Err(Error::Parameter(format!(
-            "a {} has no surface to extract",
-            signal.kind.name()
-        )));
+    check_sdf(eval, signal)?;
+    if n < 2 {
+        return Err(Error::misuse(
+            Misuse::EmptySize,
+            format!("the resolution must be at least 2, not {n}"),
+        ));
     }
-    check_resolution(n)?;
+    if !value.is_finite() {
+        return Err(Error::parameter("the surface's level must be finite"));
+    }
     let first = coordinate(0, n, signal.convention) as f32;
     let step = (coordinate(1, n, signal.convention) - coordinate(0, n, signal.convention)) as f32;
     // Marching cubes puts the inside below the level: flip a file whose
@@ -74,7 +80,7 @@ pub fn extract_mesh(
         [step; 3],
         level,
         |k, out: &mut [f32]| {
-            eval.eval(&slice_coords(signal, n, k), out);
+            eval.eval(&slice_coords(signal, n, k), out)?;
             out.iter_mut().for_each(|v| *v *= sign);
             Ok(())
         },

@@ -73,10 +73,12 @@ pub fn load_shape(path: &Path) -> Result<Shape, Error> {
         return Err(Error::Input(format!("{name}: not a regular file")));
     }
     if meta.len() > MAX_INPUT_BYTES {
-        return Err(Error::LimitsExceeded(format!(
-            "{name}: {} bytes exceed the input limit of {MAX_INPUT_BYTES}",
-            meta.len()
-        )));
+        return Err(Error::limit(
+            crate::Limit::Input,
+            format!("{name}'s bytes"),
+            meta.len(),
+            MAX_INPUT_BYTES,
+        ));
     }
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     // The parsers are third-party code fed with untrusted bytes: a panic in
@@ -182,20 +184,23 @@ enum Kind {
 /// A reader's failure before the file name is attached.
 enum Fail {
     Input(String),
-    Limit(String),
+    /// (what, how many, the most allowed)
+    Limit(String, u64, u64),
 }
 
 impl Fail {
     fn into_error(self, name: &str) -> Error {
         match self {
             Fail::Input(m) => Error::Input(format!("{name}: {m}")),
-            Fail::Limit(m) => Error::LimitsExceeded(format!("{name}: {m}")),
+            Fail::Limit(what, value, max) => {
+                Error::limit(crate::Limit::Input, format!("{name}'s {what}"), value, max)
+            }
         }
     }
 }
 
 fn too_many(what: &str, count: usize) -> Fail {
-    Fail::Limit(format!("{count} {what} exceed the limit of {MAX_ELEMENTS}"))
+    Fail::Limit(what.to_owned(), count as u64, MAX_ELEMENTS as u64)
 }
 
 /// Folds a third-party multi-line message onto one line, not too long.
@@ -1052,7 +1057,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         match load_shape(&d.join("missing.obj")) {
-            Err(Error::Io { path, .. }) => assert!(path.ends_with("missing.obj")),
+            Err(Error::Io { path, .. }) => assert!(path.unwrap().ends_with("missing.obj")),
             other => panic!("{other:?}"),
         }
         // ply-rs cannot spell NaN in ascii: a binary file carries it.
@@ -1226,7 +1231,8 @@ mod tests {
             let result = load_shape(&path);
             let message = match &result {
                 Err(Error::LimitsExceeded(m)) if expected == "LIMIT" => {
-                    assert!(m.contains("exceed the limit"), "{m}");
+                    assert_eq!(m.limit, crate::Limit::Input, "{m}");
+                    assert!(m.value > m.max, "{m}");
                     continue;
                 }
                 Err(Error::Input(m)) => m.clone(),
@@ -1310,8 +1316,9 @@ mod tests {
         assert!(matches!(normalise(&empty), Err(Error::Input(_))));
     }
 
-    /// By hand, on the real meshes (absent in CI):
-    /// `cargo test --release --no-default-features --lib mesh::load::tests::real_meshes -- --ignored --nocapture`
+    /// By hand, on the real meshes (absent in CI), from `$SCONE_DATA/meshes`
+    /// (default: `../shared/data/meshes` beside the crate):
+    /// `cargo test --release --lib mesh::load::tests::real_meshes -- --ignored --nocapture`
     #[test]
     #[ignore]
     fn real_meshes() {
@@ -1321,7 +1328,11 @@ mod tests {
         use std::time::Instant;
         println!("{} rayon threads", rayon::current_num_threads());
         for name in ["bunny", "armadillo", "dragon"] {
-            let path = std::path::PathBuf::from(format!("/work/shared/data/meshes/{name}.obj"));
+            let data = std::env::var_os("SCONE_DATA").map_or_else(
+                || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
+                std::path::PathBuf::from,
+            );
+            let path = data.join("meshes").join(format!("{name}.obj"));
             if !path.exists() {
                 eprintln!("{}: missing, skipped", path.display());
                 continue;

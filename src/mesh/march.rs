@@ -406,12 +406,19 @@ const TRI_TABLE: [[i8; 16]; 256] = [
 fn plane_size(dims: [usize; 3]) -> Result<usize, Error> {
     let [nx, ny, nz] = dims;
     if nx < 2 || ny < 2 || nz < 2 {
-        return Err(Error::Parameter(format!(
-            "marching cubes needs at least 2 samples along each axis, got {nx}×{ny}×{nz}"
-        )));
+        return Err(Error::misuse(
+            crate::Misuse::EmptySize,
+            format!("marching cubes needs at least 2 samples along each axis, got {nx}×{ny}×{nz}"),
+        ));
     }
-    nx.checked_mul(ny)
-        .ok_or_else(|| Error::LimitsExceeded(format!("a {nx}×{ny} slice has too many samples")))
+    nx.checked_mul(ny).ok_or_else(|| {
+        Error::limit(
+            crate::Limit::Output,
+            format!("a {nx}×{ny} slice's samples"),
+            u64::MAX,
+            usize::MAX as u64,
+        )
+    })
 }
 
 /// The vertex indices of the grid edges around one layer of cubes (between
@@ -547,10 +554,12 @@ pub fn marching_cubes(
                         if *id == NONE {
                             // NONE itself is reserved, hence `>=`.
                             if mesh.vertices.len() >= NONE as usize {
-                                return Err(Error::LimitsExceeded(format!(
-                                    "the mesh would have more than {} vertices",
-                                    NONE - 1
-                                )));
+                                return Err(Error::limit(
+                                    crate::Limit::Output,
+                                    "the mesh's vertices (u32 indices)",
+                                    NONE as u64,
+                                    NONE as u64 - 1,
+                                ));
                             }
                             let values = if low[2] == 0 { &lower } else { &upper };
                             let (va, vb) = match axis {

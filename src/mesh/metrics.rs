@@ -67,12 +67,12 @@ impl Occupancy {
 pub fn chamfer(a: &[[f32; 3]], b: &[[f32; 3]]) -> Result<f64, Error> {
     for (name, set) in [("first", a), ("second", b)] {
         if set.is_empty() {
-            return Err(Error::Parameter(format!(
+            return Err(Error::parameter(format!(
                 "chamfer distance: the {name} point set is empty"
             )));
         }
         if let Some(i) = set.iter().position(|p| p.iter().any(|c| !c.is_finite())) {
-            return Err(Error::Parameter(format!(
+            return Err(Error::parameter(format!(
                 "chamfer distance: point {i} of the {name} set is not finite"
             )));
         }
@@ -83,7 +83,7 @@ pub fn chamfer(a: &[[f32; 3]], b: &[[f32; 3]]) -> Result<f64, Error> {
 /// Mean over `from` of the Euclidean distance to the nearest point of `to`.
 fn mean_nearest(from: &[[f32; 3]], to: &[[f32; 3]]) -> Result<f64, Error> {
     let tree: ImmutableKdTree<f32, 3> = ImmutableKdTree::new_from_slice(to)
-        .map_err(|e| Error::Parameter(format!("chamfer distance: {e}")))?;
+        .map_err(|e| Error::parameter(format!("chamfer distance: {e}")))?;
     // Partial sums over fixed chunks, added in order: the same bits on
     // every run whatever the thread count.
     let partial: Vec<f64> = from

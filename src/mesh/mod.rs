@@ -1,6 +1,8 @@
-//! 3D shapes: triangle meshes and oriented point clouds in, the
-//! signed-distance labels the encoder trains on, marching cubes out, and
-//! the metrics that compare shapes (IoU, Chamfer distance).
+//! 3D shapes: marching cubes over a decoded signed-distance field; with
+//! feature `mesh-io`, triangle meshes and oriented point clouds in, the
+//! signed-distance labels the encoder trains on, mesh files out and the
+//! metrics that compare shapes (IoU, Chamfer distance); with `simplify`,
+//! meshoptimizer's simplifier.
 //!
 //! Two coordinate spaces appear here:
 //! - *world*: the units of the input file;
@@ -9,12 +11,18 @@
 //!   twice the normalised position, so that the domain is [−1, 1]³.
 
 pub mod extract;
+#[cfg(feature = "mesh-io")]
 pub mod load;
 pub mod march;
+#[cfg(feature = "mesh-io")]
 pub mod metrics;
+#[cfg(feature = "mesh-io")]
 pub mod npy;
+#[cfg(feature = "simplify")]
 pub mod simplify;
+#[cfg(feature = "mesh-io")]
 pub mod surface;
+#[cfg(feature = "mesh-io")]
 pub mod write;
 
 /// An indexed triangle mesh.

@@ -88,10 +88,16 @@ pub fn read_npy_volume(path: &Path) -> Result<Volume, Error> {
         .try_fold(1u64, |acc, &n| acc.checked_mul(n))
         .filter(|&n| n <= MAX_VOLUME_VALUES);
     let Some(count) = count else {
-        return Err(Error::LimitsExceeded(format!(
-            "{}: a volume of shape ({shape_text}) has more than {MAX_VOLUME_VALUES} values",
-            path.display()
-        )));
+        let values = shape
+            .iter()
+            .try_fold(1u64, |acc, &n| acc.checked_mul(n))
+            .unwrap_or(u64::MAX);
+        return Err(Error::limit(
+            crate::Limit::Input,
+            format!("{}'s values (shape ({shape_text}))", path.display()),
+            values,
+            MAX_VOLUME_VALUES,
+        ));
     };
     let data_len = count * item_size as u64;
     let expected = header_len + data_len;

@@ -11,13 +11,13 @@ pub fn check_ratio(ratio: f32) -> Result<(), Error> {
     if ratio > 0.0 && ratio <= 1.0 {
         return Ok(());
     }
-    Err(Error::Parameter(format!(
+    Err(Error::parameter(format!(
         "the simplification ratio must be in (0, 1], got {ratio}"
     )))
 }
 
 /// Reduces the mesh to about `ratio` (0 < ratio ≤ 1) of its triangles with
-/// meshoptimizer's edge-collapse simplifier ([`meshopt::simplify`]), keeping
+/// meshoptimizer's edge-collapse simplifier ([`meshopt::simplify()`]), keeping
 /// the border (edges with one face) locked, then drops the vertices no face
 /// uses any more, keeping the others in order of first use.
 ///
@@ -35,7 +35,7 @@ pub fn simplify(mesh: &TriMesh, ratio: f32) -> Result<(TriMesh, f32), Error> {
         .iter()
         .position(|v| !v.iter().all(|c| c.is_finite()))
     {
-        return Err(Error::Parameter(format!(
+        return Err(Error::parameter(format!(
             "cannot simplify a mesh with a non-finite vertex ({i})"
         )));
     }
@@ -44,7 +44,7 @@ pub fn simplify(mesh: &TriMesh, ratio: f32) -> Result<(TriMesh, f32), Error> {
     }
     let indices = mesh.faces.as_flattened();
     let adapter = VertexDataAdapter::new(typed_to_bytes(&mesh.vertices), 12, 0)
-        .map_err(|e| Error::Parameter(format!("cannot simplify the mesh: {e}")))?;
+        .map_err(|e| Error::parameter(format!("cannot simplify the mesh: {e}")))?;
     let target_faces = (mesh.faces.len() as f64 * ratio as f64).round() as usize;
     let mut error = 0.0f32;
     // A target error of 1 (the whole extent) leaves the face count alone to

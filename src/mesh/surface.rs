@@ -163,11 +163,12 @@ impl SurfaceSdf {
             )));
         }
         if cloud.points.len() > u32::MAX as usize {
-            return Err(Error::LimitsExceeded(format!(
-                "{} surface points exceed the oracle's limit of {}",
-                cloud.points.len(),
-                u32::MAX
-            )));
+            return Err(Error::limit(
+                crate::Limit::Input,
+                "the signed-distance oracle's surface points",
+                cloud.points.len() as u64,
+                u32::MAX as u64,
+            ));
         }
         if cloud.normals.len() != cloud.points.len() {
             return Err(Error::Input(format!(

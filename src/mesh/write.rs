@@ -28,7 +28,7 @@ impl MeshFormat {
             Some("obj") => Ok(MeshFormat::Obj),
             Some("ply") => Ok(MeshFormat::Ply),
             Some("stl") => Ok(MeshFormat::Stl),
-            _ => Err(Error::Parameter(format!(
+            _ => Err(Error::parameter(format!(
                 "{}: unknown mesh format; use .obj, .ply or .stl",
                 path.display()
             ))),
@@ -49,7 +49,7 @@ impl MeshFormat {
 pub(crate) fn check_faces(mesh: &TriMesh) -> Result<(), Error> {
     let n = mesh.vertices.len();
     match mesh.faces.iter().flatten().find(|&&v| v as usize >= n) {
-        Some(v) => Err(Error::Parameter(format!(
+        Some(v) => Err(Error::parameter(format!(
             "a mesh face refers to vertex {v}, but the mesh has {n} vertices"
         ))),
         None => Ok(()),
@@ -76,20 +76,23 @@ pub fn write_mesh<W: Write>(w: &mut W, mesh: &TriMesh, format: MeshFormat) -> Re
         MeshFormat::Obj => write_obj(&mut w, mesh).map_err(io)?,
         MeshFormat::Ply => {
             if mesh.vertices.len() > i32::MAX as usize + 1 {
-                return Err(Error::LimitsExceeded(format!(
-                    "PLY indices are 32-bit signed; the mesh has {} vertices",
-                    mesh.vertices.len()
-                )));
+                return Err(Error::limit(
+                    crate::Limit::Output,
+                    "the mesh's vertices (PLY's indices are 32-bit signed)",
+                    mesh.vertices.len() as u64,
+                    i32::MAX as u64 + 1,
+                ));
             }
             write_ply(&mut w, mesh).map_err(io)?
         }
         MeshFormat::Stl => {
             if u32::try_from(mesh.faces.len()).is_err() {
-                return Err(Error::LimitsExceeded(format!(
-                    "binary STL holds at most {} triangles; the mesh has {}",
-                    u32::MAX,
-                    mesh.faces.len()
-                )));
+                return Err(Error::limit(
+                    crate::Limit::Output,
+                    "the mesh's triangles (binary STL)",
+                    mesh.faces.len() as u64,
+                    u32::MAX as u64,
+                ));
             }
             write_stl(&mut w, mesh).map_err(io)?
         }
@@ -201,7 +204,7 @@ mod tests {
         for bad in ["mesh.off", "mesh", "obj", "mesh.obj.gz"] {
             let e = f(bad).unwrap_err();
             assert!(
-                matches!(&e, Error::Parameter(m) if m.contains("use .obj, .ply or .stl")),
+                matches!(&e, Error::Parameter(m) if m.detail.contains("use .obj, .ply or .stl")),
                 "{e}"
             );
         }

@@ -1,5 +1,6 @@
 //! Quality metrics on signals normalised to [0, 1].
 
+#[cfg(all(feature = "media", feature = "mesh-io"))]
 pub mod quality;
 
 /// Mean squared error between two equally long slices.

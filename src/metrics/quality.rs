@@ -2,9 +2,10 @@
 //! `scone eval` checks it.
 
 use crate::Error;
-use crate::decode::Evaluator;
+use crate::Limits;
+use crate::eval::Evaluator;
 use crate::format::SconeFile;
-use crate::mesh::extract::{check_resolution, extract_mesh, slice_coords};
+use crate::mesh::extract::{extract_mesh, slice_coords};
 use crate::mesh::metrics::{Occupancy, chamfer};
 use crate::mesh::surface::SurfaceSdf;
 use crate::mesh::{PointCloud, Shape, TriMesh};
@@ -18,32 +19,32 @@ use crate::signal::video::Video;
 
 /// PSNR and SSIM of `file` decoded at the size of `img`, rounded to its
 /// bit depth, against `img`.
-pub fn image(file: &SconeFile, img: &Image) -> (f64, f64) {
-    let eval = Evaluator::new(&file.network);
+pub fn image(file: &SconeFile, img: &Image) -> Result<(f64, f64), Error> {
+    let eval = Evaluator::new(&file.network)?;
     let (w, h) = (img.width, img.height);
-    let mut values = render_rows(&eval, &file.signal, w, h, 0, h);
+    let mut values = render_rows(&eval, &file.signal, w, h, 0, h)?;
     quantise(&mut values, img.bit_depth);
     let psnr = super::psnr(&values, &img.data);
     let ssim = super::ssim(&values, &img.data, w, h, img.channels());
-    (psnr, ssim)
+    Ok((psnr, ssim))
 }
 
 /// PSNR and SSIM of every frame of `file` decoded at the size and frame
 /// count of `video`, rounded to 8 bits, against `video`.
-pub fn video(file: &SconeFile, video: &Video) -> (Vec<f64>, Vec<f64>) {
-    let eval = Evaluator::new(&file.network);
+pub fn video(file: &SconeFile, video: &Video) -> Result<(Vec<f64>, Vec<f64>), Error> {
+    let eval = Evaluator::new(&file.network)?;
     let (w, h) = (video.width, video.height);
     let mut psnr = Vec::with_capacity(video.frames);
     let mut ssim = Vec::with_capacity(video.frames);
     for k in 0..video.frames {
         let t = coordinate(k, video.frames, file.signal.convention) as f32;
-        let mut values = render_frame_rows(&eval, &file.signal, w, h, t, 0, h);
+        let mut values = render_frame_rows(&eval, &file.signal, w, h, t, 0, h)?;
         quantise(&mut values, 8);
         let source: Vec<f32> = video.frame(k).iter().map(|&v| v as f32 / 255.0).collect();
         psnr.push(super::psnr(&values, &source));
         ssim.push(super::ssim(&values, &source, w, h, 3));
     }
-    (psnr, ssim)
+    Ok((psnr, ssim))
 }
 
 /// How well a decoded SDF matches its source shape (FORMAT.md §4.6; the
@@ -67,14 +68,14 @@ pub const CHAMFER_POINTS: usize = 100_000;
 /// normalised into the file's domain, on a `resolution`³ grid.
 pub fn sdf(file: &SconeFile, truth: &SurfaceSdf, resolution: usize) -> Result<SdfQuality, Error> {
     let signal = &file.signal;
-    check_resolution(resolution)?;
-    let eval = Evaluator::new(&file.network);
+    Limits::default().check_resolution(resolution as u64)?;
+    let eval = Evaluator::new(&file.network)?;
     let mut counts = Occupancy::default();
     let mut pred = vec![0f32; resolution * resolution];
     let mut labels = Vec::new();
     for k in 0..resolution {
         let coords = slice_coords(signal, resolution, k);
-        eval.eval(&coords, &mut pred);
+        eval.eval(&coords, &mut pred)?;
         pred.iter_mut().for_each(|y| *y = signal.to_value(*y));
         let queries: Vec<[f32; 3]> = coords
             .chunks_exact(3)

@@ -4,9 +4,9 @@
 //! width) and a [`Family`]: SCONE or one of the baselines the paper compares
 //! it with, each with its own hyperparameters and tensors. The formulas are
 //! in FORMAT.md §5.2–§5.7 and, executable, in
-//! [`eval_reference`](crate::decode::eval_reference).
+//! [`eval_reference`](crate::eval::eval_reference).
 
-use crate::Error;
+use crate::{Error, Rule};
 
 /// Largest input dimension a file may declare (FORMAT.md §5.1).
 pub const MAX_IN_DIMS: usize = 3;
@@ -62,7 +62,12 @@ impl Mask {
         Mask::ALL
             .into_iter()
             .find(|m| m.name() == name)
-            .ok_or_else(|| Error::Format(format!("unknown mask activation `{name}`")))
+            .ok_or_else(|| {
+                Error::format(
+                    Rule::HyperValue,
+                    format!("unknown mask activation `{name}`"),
+                )
+            })
     }
 
     /// Whether the layer has a trainable input scale `hidden.{i}.mask.scale`.
@@ -258,15 +263,16 @@ impl Arch {
 
     /// Checks every hyperparameter against FORMAT.md §5.
     pub fn validate(&self) -> Result<(), Error> {
-        let bad = |msg: String| Err(Error::Format(msg));
+        let bad = |msg: String| Err(Error::format(Rule::HyperValue, msg));
+        let dims = |msg: String| Err(Error::format(Rule::ArchDims, msg));
         if !(1..=MAX_IN_DIMS).contains(&self.in_dims) {
-            return bad(format!(
+            return dims(format!(
                 "input dimension {} is outside 1..={MAX_IN_DIMS}",
                 self.in_dims
             ));
         }
         if !(1..=MAX_OUT_DIMS).contains(&self.out_dims) {
-            return bad(format!(
+            return dims(format!(
                 "output dimension {} is outside 1..={MAX_OUT_DIMS}",
                 self.out_dims
             ));
@@ -549,11 +555,17 @@ impl Arch {
         take: &mut dyn FnMut(&str) -> Result<HyperValue, Error>,
     ) -> Result<Self, Error> {
         if !FAMILY_NAMES.contains(&name) {
-            return Err(Error::Format(format!("unknown architecture `{name}`")));
+            return Err(Error::format(
+                Rule::ArchName,
+                format!("unknown architecture `{name}`"),
+            ));
         }
         type Take<'a> = &'a mut dyn FnMut(&str) -> Result<HyperValue, Error>;
         fn wrong(key: &str) -> Error {
-            Error::Format(format!("hyperparameter `{key}` has the wrong type"))
+            Error::format(
+                Rule::HyperType,
+                format!("hyperparameter `{key}` has the wrong type"),
+            )
         }
         fn u32_of(take: Take, key: &str) -> Result<usize, Error> {
             match take(key)? {
@@ -610,7 +622,12 @@ impl Arch {
                 omega0: f32_of(take, "omega0")?,
                 s0: f32_of(take, "s0")?,
             },
-            other => return Err(Error::Format(format!("unknown architecture `{other}`"))),
+            other => {
+                return Err(Error::format(
+                    Rule::ArchName,
+                    format!("unknown architecture `{other}`"),
+                ));
+            }
         };
         let arch = Arch {
             in_dims,
@@ -668,7 +685,7 @@ impl Family {
                 s0: 20.0,
             },
             other => {
-                return Err(Error::Parameter(format!(
+                return Err(Error::parameter(format!(
                     "unknown architecture `{other}` (one of {})",
                     FAMILY_NAMES.join(", ")
                 )));

@@ -4,18 +4,21 @@
 //! [`Arch`] (the hyperparameters stored in the `ARCH` chunk, FORMAT.md §5)
 //! and its dequantised tensors (the `WGHT` chunk, FORMAT.md §6), in the
 //! canonical order given by [`Arch::tensor_specs`]. Nothing here depends on
-//! the trainer or on a particular evaluator.
+//! the trainer or on a particular evaluator. The initial weights of a fit
+//! (`init_network`) come with feature `train`.
 
 mod arch;
+#[cfg(any(test, feature = "train"))]
 mod init;
 
 pub use arch::{
     Arch, FAMILY_NAMES, Family, HyperValue, MAX_FREQUENCIES, MAX_HIDDEN, MAX_IN_DIMS, MAX_LAYERS,
     MAX_OUT_DIMS, Mask, TensorSpec, default_omegas,
 };
+#[cfg(any(test, feature = "train"))]
 pub use init::init_network;
 
-use crate::Error;
+use crate::{Error, Rule};
 
 /// One named tensor, row-major, dequantised to `f32`.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,37 +54,54 @@ impl Network {
     /// Builds a network after checking that `tensors` match the names and
     /// shapes `arch` requires, in order (FORMAT.md §6.2).
     pub fn new(arch: Arch, tensors: Vec<Tensor>) -> Result<Self, Error> {
+        let net = Self { arch, tensors };
+        net.validate()?;
+        Ok(net)
+    }
+
+    /// Checks what [`Network::new`] checks: a valid architecture, its
+    /// tensors with the right names, shapes and lengths, in order, and no
+    /// value that is not finite. The fields are public, so a network built
+    /// by hand may break these rules; evaluators check before using one.
+    pub fn validate(&self) -> Result<(), Error> {
+        let (arch, tensors) = (&self.arch, &self.tensors);
         arch.validate()?;
         let specs = arch.tensor_specs();
         if specs.len() != tensors.len() {
-            return Err(Error::Format(format!(
-                "architecture `{}` needs {} tensors, the weights hold {}",
-                arch.name(),
-                specs.len(),
-                tensors.len()
-            )));
+            return Err(Error::format(
+                Rule::TensorTable,
+                format!(
+                    "architecture `{}` needs {} tensors, the weights hold {}",
+                    arch.name(),
+                    specs.len(),
+                    tensors.len()
+                ),
+            ));
         }
-        for (spec, t) in specs.iter().zip(&tensors) {
+        for (spec, t) in specs.iter().zip(tensors) {
             if spec.name != t.name || spec.shape != t.shape {
-                return Err(Error::Format(format!(
-                    "tensor `{}` {:?} found where `{}` {:?} was expected",
-                    t.name, t.shape, spec.name, spec.shape
-                )));
+                return Err(Error::format(
+                    Rule::TensorTable,
+                    format!(
+                        "tensor `{}` {:?} found where `{}` {:?} was expected",
+                        t.name, t.shape, spec.name, spec.shape
+                    ),
+                ));
             }
             if t.data.len() != spec.shape.iter().product::<usize>() {
-                return Err(Error::Format(format!(
-                    "tensor `{}` has the wrong length",
-                    t.name
-                )));
+                return Err(Error::format(
+                    Rule::TensorTable,
+                    format!("tensor `{}` has the wrong length", t.name),
+                ));
             }
             if let Some(v) = t.data.iter().find(|v| !v.is_finite()) {
-                return Err(Error::Format(format!(
-                    "tensor `{}` holds a non-finite value {v}",
-                    t.name
-                )));
+                return Err(Error::format(
+                    Rule::NonFinite,
+                    format!("tensor `{}` holds a non-finite value {v}", t.name),
+                ));
             }
         }
-        Ok(Self { arch, tensors })
+        Ok(())
     }
 
     /// The tensor called `name`; panics if absent (callers use names from

@@ -26,7 +26,10 @@ impl Convention {
         match code {
             0 => Ok(Convention::CellCentre),
             1 => Ok(Convention::Endpoints),
-            c => Err(Error::Format(format!("unknown coordinate convention {c}"))),
+            c => Err(Error::format(
+                crate::Rule::Convention,
+                format!("unknown sampling convention {c}"),
+            )),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Image input (PNG, JPEG) and streaming PNG output.
 
 use super::Layout;
-use crate::Error;
+use crate::{Error, ImageRender};
 use std::io::Write;
 use std::path::Path;
 
@@ -110,12 +110,7 @@ pub fn write_png<W: Write>(
 ) -> Result<(), Error> {
     let fail = |e: png::EncodingError| Error::Input(format!("cannot write the PNG: {e}"));
     let mut enc = png::Encoder::new(out, width as u32, height as u32);
-    enc.set_color(match layout {
-        Layout::Gray | Layout::Distance => png::ColorType::Grayscale,
-        Layout::GrayAlpha => png::ColorType::GrayscaleAlpha,
-        Layout::Rgb => png::ColorType::Rgb,
-        Layout::Rgba => png::ColorType::Rgba,
-    });
+    enc.set_color(png_color(layout));
     enc.set_depth(if bit_depth == 16 {
         png::BitDepth::Sixteen
     } else {
@@ -143,6 +138,76 @@ pub fn write_png<W: Write>(
     }
     stream.finish().map_err(fail)?;
     Ok(())
+}
+
+/// Writes `image` as a PNG of `bit_depth` (8 or 16) bits per sample, band
+/// by band ([`ImageRender::band_rows`]), so that memory stays bounded at
+/// any size.
+pub fn write_png_image<W: Write>(
+    out: W,
+    image: &ImageRender<'_>,
+    bit_depth: u8,
+) -> Result<(), Error> {
+    let fail = |e: png::EncodingError| Error::Io {
+        path: None,
+        source: std::io::Error::other(format!("cannot write the PNG: {e}")),
+    };
+    let (width, height) = (image.width(), image.height());
+    let sides = u32::try_from(width).and_then(|w| Ok((w, u32::try_from(height)?)));
+    let Ok((w32, h32)) = sides else {
+        return Err(Error::limit(
+            crate::Limit::Output,
+            "a PNG's side",
+            width.max(height) as u64,
+            u32::MAX as u64,
+        ));
+    };
+    let mut enc = png::Encoder::new(out, w32, h32);
+    enc.set_color(png_color(image.layout()));
+    enc.set_depth(if bit_depth == 16 {
+        png::BitDepth::Sixteen
+    } else {
+        png::BitDepth::Eight
+    });
+    let mut writer = enc.write_header().map_err(fail)?;
+    let mut stream = writer.stream_writer().map_err(fail)?;
+    let row = width * image.channels();
+    let band = image.band_rows();
+    let (mut samples8, mut samples16, mut bytes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut y0 = 0;
+    while y0 < height {
+        let y1 = (y0 + band).min(height);
+        let n = (y1 - y0) * row;
+        if bit_depth == 16 {
+            samples16.resize(n, 0u16);
+            image.rows(y0, y1, &mut samples16)?;
+            bytes.clear();
+            samples16
+                .iter()
+                .for_each(|v| bytes.extend_from_slice(&v.to_be_bytes()));
+            stream.write_all(&bytes)
+        } else {
+            samples8.resize(n, 0u8);
+            image.rows(y0, y1, &mut samples8)?;
+            stream.write_all(&samples8)
+        }
+        .map_err(|e| Error::Io {
+            path: None,
+            source: e,
+        })?;
+        y0 = y1;
+    }
+    stream.finish().map_err(fail)?;
+    Ok(())
+}
+
+fn png_color(layout: Layout) -> png::ColorType {
+    match layout {
+        Layout::Gray | Layout::Distance => png::ColorType::Grayscale,
+        Layout::GrayAlpha => png::ColorType::GrayscaleAlpha,
+        Layout::Rgb => png::ColorType::Rgb,
+        Layout::Rgba => png::ColorType::Rgba,
+    }
 }
 
 #[cfg(test)]

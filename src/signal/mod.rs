@@ -1,9 +1,14 @@
 //! Signals: what a file describes (the `SGNL` chunk, FORMAT.md §4), the
-//! sampling grid that maps sample indices to coordinates, and image IO.
+//! sampling grid that maps sample indices to coordinates, a clip's frame
+//! schedule, rendering to buffers, and (feature `media`) image and clip
+//! files.
 
+pub mod frames;
 pub mod grid;
+#[cfg(feature = "media")]
 pub mod image;
 pub mod render;
+#[cfg(feature = "media")]
 pub mod video;
 
 pub use grid::{Convention, coordinate};
@@ -32,7 +37,10 @@ impl Kind {
             0 => Ok(Kind::Image),
             1 => Ok(Kind::Video),
             2 => Ok(Kind::Sdf),
-            c => Err(Error::Format(format!("unknown signal kind {c}"))),
+            c => Err(Error::format(
+                crate::Rule::SignalKind,
+                format!("unknown signal kind {c}"),
+            )),
         }
     }
 
@@ -86,7 +94,10 @@ impl Layout {
             2 => Ok(Layout::Rgb),
             3 => Ok(Layout::Rgba),
             4 => Ok(Layout::Distance),
-            c => Err(Error::Format(format!("unknown channel layout {c}"))),
+            c => Err(Error::format(
+                crate::Rule::Layout,
+                format!("unknown channel layout {c}"),
+            )),
         }
     }
 
@@ -164,6 +175,23 @@ impl SignalInfo {
     /// Number of channels.
     pub fn channels(&self) -> usize {
         self.layout.channels()
+    }
+
+    /// Samples along x (axis 0) of the encoded grid: an image's or a
+    /// frame's width, an SDF grid's size.
+    pub fn width(&self) -> u64 {
+        self.sizes[0] as u64
+    }
+
+    /// Samples along y (axis 1) of the encoded grid: an image's or a
+    /// frame's height.
+    pub fn height(&self) -> u64 {
+        self.sizes[1] as u64
+    }
+
+    /// A clip's number of frames (axis 2); `None` for other kinds.
+    pub fn frames(&self) -> Option<u64> {
+        (self.kind == Kind::Video).then(|| self.sizes[2] as u64)
     }
 
     /// Maps a network output to the signal's units.

@@ -1,12 +1,117 @@
-//! Sampling a decoded signal on a grid.
+//! Sampling a decoded image or clip frame on a grid (FORMAT.md §4.3–§4.5).
 
-use super::SignalInfo;
-use super::grid::image_coords;
-use crate::decode::Evaluate;
+use super::grid::coordinate;
+use super::{Kind, SignalInfo};
+use crate::eval::Evaluate;
+use crate::{Error, Misuse};
+
+/// Checks that `eval` evaluates the network of `signal` (its inputs are the
+/// signal's axes, its outputs the signal's channels).
+pub fn check_network(eval: &dyn Evaluate, signal: &SignalInfo) -> Result<(), Error> {
+    let arch = eval.arch();
+    if arch.in_dims != signal.kind.axes() || arch.out_dims != signal.channels() {
+        return Err(Error::misuse(
+            Misuse::WrongNetwork,
+            format!(
+                "the network maps {} coordinates to {} values; the {} has {} axes and {} channels",
+                arch.in_dims,
+                arch.out_dims,
+                signal.kind.name(),
+                signal.kind.axes(),
+                signal.channels()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Writes into `out` rows `y0..y1` of an image decoded on a `width` ×
+/// `height` grid, or of a clip's frame at time coordinate `t` (in [−1, 1],
+/// FORMAT.md §4.5; `Some` exactly for a clip): values in the signal's units
+/// clamped to [0, 1] (§4.4), row-major, channels interleaved; `out` holds
+/// `width · (y1 − y0) · channels` values. Memory beyond `out` is the band's
+/// coordinates: callers bound it by the band they ask for.
+#[allow(clippy::too_many_arguments)]
+pub fn render_into(
+    eval: &dyn Evaluate,
+    signal: &SignalInfo,
+    width: usize,
+    height: usize,
+    t: Option<f32>,
+    y0: usize,
+    y1: usize,
+    out: &mut [f32],
+) -> Result<(), Error> {
+    let expected = if t.is_some() {
+        Kind::Video
+    } else {
+        Kind::Image
+    };
+    if signal.kind != expected {
+        let what = if t.is_some() {
+            "a clip's frame"
+        } else {
+            "an image"
+        };
+        return Err(Error::wrong_kind(
+            expected,
+            signal.kind,
+            format!("{what} was asked of a {}", signal.kind.name()),
+        ));
+    }
+    check_network(eval, signal)?;
+    if width == 0 || height == 0 {
+        return Err(Error::misuse(
+            Misuse::EmptySize,
+            format!("the output size {width}x{height} is empty"),
+        ));
+    }
+    if y0 > y1 || y1 > height {
+        return Err(Error::misuse(
+            Misuse::OutOfRange,
+            format!("rows {y0}..{y1} of an image {height} rows high"),
+        ));
+    }
+    let c = signal.channels();
+    let needed = width
+        .checked_mul(y1 - y0)
+        .and_then(|n| n.checked_mul(c))
+        .ok_or_else(|| Error::parameter(format!("{width}x{} values overflow", y1 - y0)))?;
+    if out.len() != needed {
+        return Err(Error::misuse(
+            Misuse::BufferLength {
+                needed,
+                given: out.len(),
+            },
+            format!(
+                "rows {y0}..{y1} of {width} pixels of {c} channels need {needed} values, not {}",
+                out.len()
+            ),
+        ));
+    }
+    let d = signal.kind.axes();
+    let xs: Vec<f32> = (0..width)
+        .map(|j| coordinate(j, width, signal.convention) as f32)
+        .collect();
+    let mut coords = Vec::with_capacity(d * width * (y1 - y0));
+    for row in y0..y1 {
+        let y = coordinate(row, height, signal.convention) as f32;
+        for &x in &xs {
+            coords.extend_from_slice(&[x, y]);
+            if let Some(t) = t {
+                coords.push(t);
+            }
+        }
+    }
+    eval.eval(&coords, out)?;
+    out.iter_mut()
+        .for_each(|v| *v = signal.to_value(*v).clamp(0.0, 1.0));
+    Ok(())
+}
 
 /// Rows `y0..y1` of an image decoded on a `width` × `height` grid, as
 /// values in the signal's units clamped to [0, 1], row-major, channels
-/// interleaved. Memory is proportional to the band, not the image.
+/// interleaved ([`render_into`]).
 pub fn render_rows(
     eval: &dyn Evaluate,
     signal: &SignalInfo,
@@ -14,18 +119,15 @@ pub fn render_rows(
     height: usize,
     y0: usize,
     y1: usize,
-) -> Vec<f32> {
-    let coords = image_coords(width, height, y0, y1, signal.convention);
-    let mut out = vec![0f32; width * (y1 - y0) * signal.channels()];
-    eval.eval(&coords, &mut out);
-    out.iter_mut()
-        .for_each(|v| *v = signal.to_value(*v).clamp(0.0, 1.0));
-    out
+) -> Result<Vec<f32>, Error> {
+    let mut out = vec![0f32; width * y1.saturating_sub(y0) * signal.channels()];
+    render_into(eval, signal, width, height, None, y0, y1, &mut out)?;
+    Ok(out)
 }
 
-/// Rows `y0..y1` of a video frame at time coordinate `t` (in [−1, 1],
+/// Rows `y0..y1` of a clip's frame at time coordinate `t` (in [−1, 1],
 /// FORMAT.md §4.5) decoded on a `width` × `height` grid, as values clamped
-/// to [0, 1], row-major, channels interleaved.
+/// to [0, 1], row-major, channels interleaved ([`render_into`]).
 pub fn render_frame_rows(
     eval: &dyn Evaluate,
     signal: &SignalInfo,
@@ -34,15 +136,8 @@ pub fn render_frame_rows(
     t: f32,
     y0: usize,
     y1: usize,
-) -> Vec<f32> {
-    let xy = image_coords(width, height, y0, y1, signal.convention);
-    let mut coords = Vec::with_capacity(xy.len() / 2 * 3);
-    for p in xy.chunks_exact(2) {
-        coords.extend_from_slice(&[p[0], p[1], t]);
-    }
-    let mut out = vec![0f32; width * (y1 - y0) * signal.channels()];
-    eval.eval(&coords, &mut out);
-    out.iter_mut()
-        .for_each(|v| *v = signal.to_value(*v).clamp(0.0, 1.0));
-    out
+) -> Result<Vec<f32>, Error> {
+    let mut out = vec![0f32; width * y1.saturating_sub(y0) * signal.channels()];
+    render_into(eval, signal, width, height, Some(t), y0, y1, &mut out)?;
+    Ok(out)
 }

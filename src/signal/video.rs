@@ -98,7 +98,7 @@ pub fn load(path: &Path, fps: Option<(u32, u32)>) -> Result<Video, Error> {
 /// percent sign. Anything else is an [`Error::Parameter`].
 pub fn frame_path(pattern: &str, k: usize) -> Result<PathBuf, Error> {
     let bad = |why: &str| {
-        Error::Parameter(format!(
+        Error::parameter(format!(
             "invalid frame pattern {pattern:?}: {why} (expected one %d or %0Nd, and %% for a \
              literal percent sign)"
         ))
@@ -142,7 +142,7 @@ pub fn frame_path(pattern: &str, k: usize) -> Result<PathBuf, Error> {
 /// Refuses a frame rate with a zero numerator or denominator.
 fn check_fps(fps: (u32, u32)) -> Result<(), Error> {
     if fps.0 == 0 || fps.1 == 0 {
-        return Err(Error::Parameter(format!(
+        return Err(Error::parameter(format!(
             "frame rate {}/{} is not positive",
             fps.0, fps.1
         )));

@@ -4,7 +4,7 @@
 //! pass over memory for every elementwise op; on this network that costs far
 //! more than the matrix products. These kernels fuse the elementwise work of
 //! a layer into one pass forward and one backward, with the decoder's
-//! branch-free sine ([`crate::decode::fastmath`]: the forward pass computes
+//! branch-free sine ([`crate::eval::fastmath`]: the forward pass computes
 //! the same sines the decoder does, and the backward pass its `sin_cos_k`
 //! twin), and keep both cores busy on the matrix products.
 //!
@@ -93,16 +93,6 @@ impl Layer<'_> {
     }
 }
 
-/// Gradients of one layer with respect to its inputs.
-pub(crate) struct LayerGrads {
-    /// `[n, k]`, when asked for.
-    pub dz: Option<Vec<f32>>,
-    pub dwm: Vec<f32>,
-    pub dbm: Vec<f32>,
-    pub dwb: Vec<f32>,
-    pub dbb: Vec<f32>,
-}
-
 /// `dst[m, n] = lhs[m, k] · rhs[k, n]`, with `dst` row-major and the
 /// operands given by (row stride, column stride), with `gemm` on every
 /// core.
@@ -159,7 +149,8 @@ pub(crate) fn matmul(
 
 /// The forward pass: returns the layer output and `z·wm` (without bias),
 /// which the backward pass needs, both `[n, h]`.
-pub(crate) fn forward(l: &Layer) -> (Vec<f32>, Vec<f32>) {
+#[cfg(test)]
+fn forward(l: &Layer) -> (Vec<f32>, Vec<f32>) {
     let (n, h) = (l.n(), l.h());
     let mut p = vec![0f32; n * h];
     let mut out = vec![0f32; n * h];
@@ -167,7 +158,7 @@ pub(crate) fn forward(l: &Layer) -> (Vec<f32>, Vec<f32>) {
     (out, p)
 }
 
-/// [`forward`] into caller-owned buffers of `n·h` values each: `p` receives
+/// The forward pass into caller-owned buffers of `n·h` values each: `p` receives
 /// `z·wm`, `out` the layer output.
 pub(crate) fn forward_into(l: &Layer, p: &mut [f32], out: &mut [f32]) {
     l.check();
@@ -215,46 +206,6 @@ struct Partial {
     dwb: Vec<f32>,
 }
 
-/// The backward pass from `grad` (`[n, h]`, the loss gradient of the
-/// output) and `p` from [`forward`]. Both buffers are reused for results,
-/// which spares fresh allocations (and their page faults) every step.
-pub(crate) fn backward(
-    l: &Layer,
-    mut p: Vec<f32>,
-    mut grad: Vec<f32>,
-    need_dz: bool,
-) -> LayerGrads {
-    let (n, k, d, h) = (l.n(), l.k(), l.d(), l.h());
-    let (mut dwm, mut dbm) = (vec![0f32; k * h], vec![0f32; h]);
-    let (mut dwb, mut dbb) = (vec![0f32; d * h], vec![0f32; h]);
-    let grads = ParamGrads {
-        dwm: &mut dwm,
-        dbm: &mut dbm,
-        dwb: &mut dwb,
-        dbb: &mut dbb,
-    };
-    let dz = if need_dz && k != h {
-        // `p` holds dz in place only for square layers.
-        let mut dz = vec![0f32; n * k];
-        backward_into(l, &mut p, &mut grad, false, grads);
-        dz_of(&packed_wm_t(l), &grad, &mut dz);
-        Some(dz)
-    } else {
-        backward_into(l, &mut p, &mut grad, need_dz, grads);
-        need_dz.then(|| {
-            p.truncate(n * k);
-            p
-        })
-    };
-    LayerGrads {
-        dz,
-        dwm,
-        dbm,
-        dwb,
-        dbb,
-    }
-}
-
 /// Where [`backward_into`] writes a layer's parameter gradients (each
 /// overwritten, not added to).
 pub(crate) struct ParamGrads<'a> {
@@ -268,7 +219,7 @@ pub(crate) struct ParamGrads<'a> {
     pub dbb: &'a mut [f32],
 }
 
-/// [`backward`] on caller-owned buffers: `g` (`[n, h]`) holds the output
+/// The backward pass on caller-owned buffers: `g` (`[n, h]`) holds the output
 /// gradient on entry and the gradient with respect to `z·wm` on return;
 /// `p` (`[n, h]`, from [`forward_into`]) is consumed and, with `need_dz`,
 /// holds the gradient with respect to `z` (`[n, k]`, for a square layer:
@@ -424,7 +375,7 @@ fn add_to(acc: &mut [f32], v: &[f32]) {
 /// AVX2 and FMA enabled (chosen at run time).
 mod simd {
     use super::{Layer, Partial};
-    use crate::decode::fastmath::{has_avx2, madd, sin_cos_k, sin_k, sin_sq_k};
+    use crate::eval::fastmath::{has_avx2, madd, sin_cos_k, sin_k, sin_sq_k};
 
     /// `q = bb + x_row · wb`.
     #[inline(always)]

@@ -3,9 +3,8 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::activation::{relu, sigmoid};
-use burn::tensor::{Tensor, TensorData, TensorPrimitive, backend::Backend};
+use burn::tensor::{Tensor, TensorData, backend::Backend};
 
-use super::fused::{LayerTensors, SconeLayerOp};
 use crate::model::{Arch, Family, Mask, Network, Tensor as PlainTensor};
 
 /// A network with trainable parameters on backend `B`.
@@ -266,41 +265,4 @@ impl<B: Backend> NetModel<B> {
         };
         self.linear(z, "output", 1.0)
     }
-}
-
-/// [`NetModel::forward`] with each SCONE sin² hidden layer evaluated as one
-/// fused operation; the same values up to rounding, much faster on the
-/// CPU. Other families and masks run [`NetModel::forward`].
-///
-/// # Shapes
-///
-/// - `x`: `[n, in_dims]`, coordinates in [−1, 1]
-/// - returns `[n, out_dims]`
-pub(crate) fn forward_fused<B: SconeLayerOp>(model: &NetModel<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
-    let Family::Scone {
-        omega0,
-        omegas,
-        mask: Mask::Sin2,
-    } = &model.arch.family
-    else {
-        return model.forward(x);
-    };
-    let h = model.arch.hidden;
-    let prim = |t: Tensor<B, 2>| t.into_primitive().tensor();
-    let prim1 = |t: Tensor<B, 2>| t.reshape([h]).into_primitive().tensor();
-    let mut z = x.clone();
-    for (i, &omega) in omegas.iter().enumerate() {
-        let inputs = LayerTensors {
-            z: prim(z),
-            x: prim(x.clone()),
-            wm: prim(model.param(&format!("hidden.{i}.mask.weight"))),
-            bm: prim1(model.param(&format!("hidden.{i}.mask.bias"))),
-            wb: prim(model.param(&format!("hidden.{i}.basis.weight"))),
-            bb: prim1(model.param(&format!("hidden.{i}.basis.bias"))),
-        };
-        z = Tensor::from_primitive(TensorPrimitive::Float(B::scone_layer(
-            inputs, *omega0, omega,
-        )));
-    }
-    model.linear(z, "output", 1.0)
 }

@@ -22,7 +22,7 @@
 
 use rayon::prelude::*;
 
-use crate::decode::fastmath::has_avx2;
+use crate::eval::fastmath::has_avx2;
 
 /// Rows of the register block.
 const MR: usize = 6;

@@ -1,17 +1,15 @@
+use super::autodiff::autodiff_loss_and_grads;
 use super::*;
-use crate::model::Mask;
-use burn::backend::Flex;
+use crate::Error;
+use crate::model::{Arch, Mask, init_network};
+use burn::backend::{Autodiff, Flex};
+use burn::tensor::{Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
-/// The outputs of the plain burn forward and of the fused one.
-fn plain_and_fused(
-    model: &NetModel<Autodiff<Flex>>,
-    x: Tensor<Autodiff<Flex>, 2>,
-) -> (Vec<f32>, Vec<f32>) {
-    let values = |t: Tensor<Autodiff<Flex>, 2>| t.into_data().to_vec::<f32>().unwrap();
-    (
-        values(model.forward(x.clone())),
-        values(model::forward_fused(model, x)),
-    )
+/// The outputs of burn's forward pass.
+fn burn_forward(model: &NetModel<Autodiff<Flex>>, x: Tensor<Autodiff<Flex>, 2>) -> Vec<f32> {
+    model.forward(x).into_data().to_vec::<f32>().unwrap()
 }
 
 fn small_arch(out_dims: usize) -> Arch {
@@ -60,21 +58,19 @@ fn forward_matches_the_reference_evaluator() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let n = 257;
     let coords: Vec<f64> = (0..n * 2).map(|_| rng.random_range(-1.0..1.0)).collect();
-    let expected = crate::decode::reference::eval_reference(&net, &coords);
+    let expected = crate::eval::reference::eval_reference(&net, &coords);
 
     let device = Default::default();
     let model = NetModel::<Autodiff<Flex>>::from_network(&net, &device);
     let x = coords.iter().map(|&c| c as f32).collect::<Vec<_>>();
     let x = Tensor::<Autodiff<Flex>, 2>::from_data(TensorData::new(x, [n, 2]), &device);
-    let (plain, fused) = plain_and_fused(&model, x);
-    for got in [plain, fused] {
-        assert_eq!(got.len(), expected.len());
-        for (k, (g, e)) in got.iter().zip(&expected).enumerate() {
-            assert!(
-                (*g as f64 - e).abs() < 1e-4,
-                "value {k}: burn {g}, reference {e}"
-            );
-        }
+    let got = burn_forward(&model, x);
+    assert_eq!(got.len(), expected.len());
+    for (k, (g, e)) in got.iter().zip(&expected).enumerate() {
+        assert!(
+            (*g as f64 - e).abs() < 1e-4,
+            "value {k}: burn {g}, reference {e}"
+        );
     }
 }
 
@@ -99,58 +95,14 @@ fn forward_matches_the_decoder() {
     let x = Tensor::<Flex, 2>::from_data(TensorData::new(coords.clone(), [n, 2]), &device);
     let got = model.forward(x).into_data().to_vec::<f32>().unwrap();
     let mut out = vec![0f32; n * 3];
-    crate::decode::Evaluator::new(&net).eval(&coords, &mut out);
+    crate::eval::Evaluator::new(&net)
+        .unwrap()
+        .eval(&coords, &mut out)
+        .unwrap();
     let largest = out.iter().fold(0f32, |m, v| m.max(v.abs()));
     assert!(largest > 0.3, "outputs too small to test: {largest}");
     for (g, e) in got.iter().zip(&out) {
         assert!((g - e).abs() < 1e-4, "burn {g}, decoder {e}");
-    }
-}
-
-#[test]
-fn fused_forward_matches_the_plain_forward() {
-    let net = init_network(&Arch::paper_image(3), 12);
-    let data = pattern(24);
-    let device = Default::default();
-    let model = NetModel::<Autodiff<Flex>>::from_network(&net, &device);
-    let x = Tensor::<Autodiff<Flex>, 2>::from_data(TensorData::new(data.coords, [576, 2]), &device);
-    let (plain, fused) = plain_and_fused(&model, x);
-    for (p, f) in plain.iter().zip(&fused) {
-        assert!((p - f).abs() < 1e-4, "plain {p}, fused {f}");
-    }
-}
-
-/// Every parameter's gradient of the loss on `data`, by name.
-fn gradients<B: AutodiffBackend>(
-    net: &Network,
-    data: &GridData,
-    forward: Forward<B>,
-) -> Vec<(String, Vec<f32>)> {
-    autodiff_loss_and_grads::<B>(net, &data.coords, &data.targets, forward).1
-}
-
-#[test]
-fn fused_gradients_match_autodiff() {
-    let arch = Arch::scone(2, 3, 4, 32, 30.0, vec![60.0, 30.0, 10.0], Mask::Sin2);
-    let net = init_network(&arch, 3);
-    // More rows than one kernel task, so that partial sums are combined.
-    let data = pattern(40);
-    let plain = gradients::<Autodiff<Flex>>(&net, &data, NetModel::forward);
-    let fused = gradients::<Autodiff<Flex>>(&net, &data, model::forward_fused);
-    let on_ndarray = gradients::<Autodiff<NdArray>>(&net, &data, model::forward_fused);
-    for (((name, p), (_, f)), (_, nd)) in plain.iter().zip(&fused).zip(&on_ndarray) {
-        let scale = p.iter().fold(0f32, |m, v| m.max(v.abs()));
-        assert!(scale > 0.0, "{name} has no gradient");
-        for ((p, f), nd) in p.iter().zip(f).zip(nd) {
-            assert!(
-                (p - f).abs() <= 1e-4 * scale,
-                "{name}: autodiff {p}, fused {f}"
-            );
-            assert!(
-                (nd - f).abs() <= 1e-5 * scale,
-                "{name}: ndarray {nd}, flex {f}"
-            );
-        }
     }
 }
 
@@ -177,12 +129,8 @@ fn host_gradients_match_autodiff() {
         let net = init_network(&arch, 3);
         // burn's autodiff: the twin the GPU gradient test also takes for
         // SIREN, which has no host engine.
-        let (plain_loss, plain) = autodiff_loss_and_grads::<Autodiff<Flex>>(
-            &net,
-            &data.coords,
-            &data.targets,
-            NetModel::forward,
-        );
+        let (plain_loss, plain) =
+            autodiff_loss_and_grads::<Autodiff<Flex>>(&net, &data.coords, &data.targets);
         let mut host = host::HostTrainer::new(&net);
         let loss = host.loss_and_grads(&data.coords, &data.targets);
         let expected = {
@@ -446,33 +394,6 @@ fn cuda_needs_the_feature() {
     assert!(matches!(err, Err(Error::Device(m)) if m.contains("--features cuda")));
 }
 
-/// Seconds per step for the models the presets are chosen from. Slow: run
-/// with `cargo test --release --lib train::tests::step_times -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn step_times() {
-    let preset =
-        |hidden: usize| Arch::scone(2, 3, 4, hidden, 30.0, vec![90.0, 60.0, 30.0], Mask::Sin2);
-    let cases = [
-        ("paper", Arch::paper_image(3), 65_536),
-        ("h64 l4", preset(64), 16_384),
-        ("h64 l4", preset(64), 65_536),
-        ("h128 l4", preset(128), 16_384),
-        ("h128 l4", preset(128), 65_536),
-    ];
-    for (name, arch, points) in cases {
-        let t = time_step_encoder(&arch, points, 5).seconds;
-        println!("{name:8} {points:6} points  host engine: {t:.4} s/step");
-        for backend in [CpuBackend::Flex, CpuBackend::NdArray] {
-            for fused in [true, false] {
-                let reps = if fused { 5 } else { 2 };
-                let t = time_step_with(&arch, points, backend, reps, fused).seconds;
-                println!("{name:8} {points:6} points  {backend:?} fused={fused}: {t:.4} s/step");
-            }
-        }
-    }
-}
-
 /// Every family and mask at d = 2 with small widths.
 fn every_small_arch() -> Vec<Arch> {
     use crate::model::{FAMILY_NAMES, Family};
@@ -509,7 +430,7 @@ fn every_small_arch() -> Vec<Arch> {
 
 #[test]
 fn every_family_forward_matches_the_reference() {
-    use crate::decode::reference::{eval_reference, normalise_outputs, rbm_gate_margin};
+    use crate::eval::reference::{eval_reference, normalise_outputs, rbm_gate_margin};
     let device = Default::default();
     for (k, arch) in every_small_arch().into_iter().enumerate() {
         let mut net = init_network(&arch, 30 + k as u64);
@@ -527,15 +448,12 @@ fn every_family_forward_matches_the_reference() {
         let model = NetModel::<Autodiff<Flex>>::from_network(&net, &device);
         let x: Vec<f32> = kept.iter().map(|&c| c as f32).collect();
         let x = Tensor::<Autodiff<Flex>, 2>::from_data(TensorData::new(x, [n, 2]), &device);
-        let (plain, fused) = plain_and_fused(&model, x);
-        for got in [plain, fused] {
-            for (g, e) in got.iter().zip(&expected) {
-                assert!(
-                    (*g as f64 - e).abs() < 1e-4,
-                    "{}: burn {g}, reference {e}",
-                    arch.label()
-                );
-            }
+        for (g, e) in burn_forward(&model, x).iter().zip(&expected) {
+            assert!(
+                (*g as f64 - e).abs() < 1e-4,
+                "{}: burn {g}, reference {e}",
+                arch.label()
+            );
         }
     }
 }

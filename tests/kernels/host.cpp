@@ -1,4 +1,4 @@
-// src/gpu/kernels.cu compiled for the CPU, for tests/kernels.rs: each
+// src/cuda/kernels.cu compiled for the CPU, for tests/kernels.rs: each
 // host_<kernel> runs a kernel's grid one thread at a time. That is a
 // faithful run only of kernels whose threads never wait for or read each
 // other (no __syncthreads, no shared memory); the loss reductions, which
@@ -19,7 +19,7 @@ static thread_local Dim3 blockIdx, threadIdx, blockDim, gridDim;
 #define __shared__ static
 static inline void __syncthreads() {}
 
-#include "../../src/gpu/kernels.cu"
+#include "../../src/cuda/kernels.cu"
 
 template <class F>
 static void launch(unsigned grid, unsigned block, F kernel) {

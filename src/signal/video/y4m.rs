@@ -349,7 +349,7 @@ pub fn write_y4m<W: Write>(
     mut frame: impl FnMut(usize) -> Result<Vec<f32>, Error>,
 ) -> Result<(), Error> {
     if width == 0 || height == 0 || frames == 0 {
-        return Err(Error::Parameter(format!(
+        return Err(Error::parameter(format!(
             "cannot write a y4m clip of {frames} frames of {width}x{height}"
         )));
     }
@@ -357,7 +357,7 @@ pub fn write_y4m<W: Write>(
     let frame_len = width
         .checked_mul(height)
         .and_then(|p| p.checked_mul(3))
-        .ok_or_else(|| Error::Parameter(format!("{width}x{height} is too large")))?;
+        .ok_or_else(|| Error::parameter(format!("{width}x{height} is too large")))?;
     // Like `image::write_png`, a failed write is reported as one line.
     let fail = |e: std::io::Error| Error::Input(format!("cannot write the y4m clip: {e}"));
     let mut out = BufWriter::with_capacity(1 << 16, out);
@@ -374,7 +374,7 @@ pub fn write_y4m<W: Write>(
     for k in 0..frames {
         let rgb = frame(k)?;
         if rgb.len() != frame_len {
-            return Err(Error::Parameter(format!(
+            return Err(Error::parameter(format!(
                 "frame {k} has {} values, expected {frame_len}",
                 rgb.len()
             )));

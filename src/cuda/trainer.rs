@@ -1,5 +1,5 @@
 //! The CUDA training engine for SCONE sin² and SIREN (feature `cuda`): the
-//! backward pass and Adam over [`crate::gpu::engine`]'s device network and
+//! backward pass and Adam over [`crate::cuda::engine`]'s device network and
 //! forward pass. For SCONE it is the GPU twin of [`super::host`]; a test
 //! on a GPU holds its gradients to the host engine's, and for SIREN to
 //! burn's autodiff on the CPU (tests/cuda.rs).
@@ -19,8 +19,7 @@ use std::cell::Cell;
 
 use cudarc::driver::{CudaSlice, CudaView, PushKernelArg};
 
-use super::Stepper;
-use crate::gpu::engine::{
+use crate::cuda::engine::{
     Activations, DeviceNet, Engine, Kernels, LOSS_BLOCKS, MAX_OUT, Math, Res, rows_i32,
     tensors_per_layer,
 };
@@ -42,7 +41,7 @@ pub(crate) struct DevicePairs {
 const SUM_GROUP: usize = 32;
 
 /// Where in the flat gradient buffer (tensors at `spans`, as
-/// [`DeviceNet::spans`](crate::gpu::engine::DeviceNet)) the sums of hidden
+/// [`DeviceNet::spans`](crate::cuda::engine::DeviceNet)) the sums of hidden
 /// layer `i`'s `layer_backward_sums` land, in the kernel's order: the
 /// layer's tensors from the mask bias (SIREN's bias) on, from the mask
 /// weight in the first layer, and on into the output weight when the
@@ -96,13 +95,9 @@ pub(crate) struct CudaTrainer {
     draws: Cell<u64>,
 }
 
-fn fail<T>(r: Res<T>) -> T {
-    r.unwrap_or_else(|e| panic!("{e}"))
-}
-
 impl CudaTrainer {
     /// A trainer on CUDA device 0 starting from `init`, which
-    /// [`crate::gpu::engine::supports`] must accept.
+    /// [`crate::cuda::engine::supports`] must accept.
     pub fn new(init: &Network, math: Math, kernels: Kernels) -> Res<Self> {
         let engine = Engine::new(math, kernels)?;
         let net = DeviceNet::upload(&engine, init)?;
@@ -413,7 +408,7 @@ impl CudaTrainer {
         Ok(())
     }
 
-    fn upload_pairs(&self, coords: &[f32], targets: &[f32]) -> Res<DevicePairs> {
+    pub(crate) fn upload_pairs(&self, coords: &[f32], targets: &[f32]) -> Res<DevicePairs> {
         let n = coords.len() / self.net.arch.in_dims;
         let up = |v: &[f32]| {
             self.engine
@@ -428,7 +423,7 @@ impl CudaTrainer {
         })
     }
 
-    fn draw_pairs(&self, pool: &DevicePairs, b: usize) -> Res<DevicePairs> {
+    pub(crate) fn draw_pairs(&self, pool: &DevicePairs, b: usize) -> Res<DevicePairs> {
         let (d, c) = (self.net.arch.in_dims, self.net.arch.out_dims);
         let (mut x, mut y) = (self.engine.zeros(b * d)?, self.engine.zeros(b * c)?);
         let draw = self.draws.get();
@@ -515,38 +510,38 @@ fn sum_blocks(
         .map_err(|e| format!("a sum kernel: {e:?}"))
 }
 
-impl Stepper for CudaTrainer {
-    type Pairs = DevicePairs;
-
-    fn upload(&self, coords: Vec<f32>, targets: Vec<f32>) -> Self::Pairs {
-        fail(self.upload_pairs(&coords, &targets))
-    }
-
-    fn draw(&self, pool: &Self::Pairs, b: usize) -> Self::Pairs {
-        fail(self.draw_pairs(pool, b))
-    }
-
-    fn seed(&self, seed: u64) {
+impl CudaTrainer {
+    /// Seeds the generator [`CudaTrainer::draw_pairs`] uses.
+    pub(crate) fn set_seed(&self, seed: u64) {
         self.seed.set(seed);
     }
 
-    fn step(&mut self, pairs: &Self::Pairs, lr: f64, read: bool) -> Result<Option<f32>, f32> {
-        fail(self.loss_and_grads(pairs));
+    /// One Adam step at learning rate `lr` on `pairs`: with `read`, the
+    /// loss before the update, or `Err(loss)` (and no update) when it is
+    /// not finite; without, the step is only queued.
+    pub(crate) fn step(
+        &mut self,
+        pairs: &DevicePairs,
+        lr: f64,
+        read: bool,
+    ) -> Res<Result<Option<f32>, f32>> {
+        self.loss_and_grads(pairs)?;
         let value = if read {
-            let v = fail(self.read_loss());
+            let v = self.read_loss()?;
             if !v.is_finite() {
-                return Err(v);
+                return Ok(Err(v));
             }
             Some(v)
         } else {
             None
         };
-        fail(self.adam(lr as f32));
-        Ok(value)
+        self.adam(lr as f32)?;
+        Ok(Ok(value))
     }
 
-    fn into_network(self) -> Network {
-        fail(self.net.download(&self.engine))
+    /// The trained weights.
+    pub(crate) fn into_network(self) -> Res<Network> {
+        self.net.download(&self.engine)
     }
 }
 

@@ -4,6 +4,7 @@ use super::*;
 use crate::model::{Mask, init_network};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::time::Instant;
 
 fn random_coords(n: usize, d: usize, seed: u64) -> Vec<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -15,9 +16,9 @@ fn random_coords(n: usize, d: usize, seed: u64) -> Vec<f32> {
 /// Largest absolute difference between the evaluator and the reference,
 /// and the largest reference magnitude.
 fn compare(net: &Network, coords: &[f32], tile: usize) -> (f64, f64) {
-    let ev = Evaluator::new(net);
+    let ev = Evaluator::new(net).unwrap();
     let mut fast = vec![f32::NAN; coords.len() / net.arch.in_dims * net.arch.out_dims];
-    ev.eval_tiled(coords, &mut fast, tile);
+    ev.eval_tiled(coords, &mut fast, tile).unwrap();
     let coords64: Vec<f64> = coords.iter().map(|&c| c as f64).collect();
     let slow = eval_reference(net, &coords64);
     assert_eq!(fast.len(), slow.len());
@@ -138,11 +139,11 @@ fn portable_build_matches_the_reference() {
     // The element-wise kernels without AVX2 and FMA, which this CPU would
     // otherwise never run.
     let net = loud(&arch(3, 2, 40, &[60.0, 40.0]), 25);
-    let mut ev = Evaluator::new(&net);
+    let mut ev = Evaluator::new(&net).unwrap();
     ev.avx2 = false;
     let coords = random_coords(333, 3, 26);
     let mut fast = vec![0.0f32; 333 * 2];
-    ev.eval(&coords, &mut fast);
+    ev.eval(&coords, &mut fast).unwrap();
     let slow = eval_reference(&net, &coords.iter().map(|&c| c as f64).collect::<Vec<_>>());
     let worst = fast
         .iter()
@@ -155,12 +156,12 @@ fn portable_build_matches_the_reference() {
 #[test]
 fn eval_point_matches_eval() {
     let net = loud(&Arch::paper_image(3), 15);
-    let ev = Evaluator::new(&net);
+    let ev = Evaluator::new(&net).unwrap();
     let coords = random_coords(300, 2, 16);
     let mut out = vec![0.0; 300 * 3];
-    ev.eval(&coords, &mut out);
+    ev.eval(&coords, &mut out).unwrap();
     for (p, x) in coords.chunks_exact(2).enumerate() {
-        let one = ev.eval_point(x);
+        let one = ev.eval_point(x).unwrap();
         for c in 0..3 {
             assert!(
                 (one[c] - out[3 * p + c]).abs() <= 1e-5,
@@ -176,7 +177,7 @@ fn eval_point_matches_eval() {
 #[test]
 fn result_does_not_depend_on_thread_count() {
     let a = arch(3, 2, 48, &[50.0, 40.0, 30.0]);
-    let ev = Evaluator::new(&loud(&a, 17));
+    let ev = Evaluator::new(&loud(&a, 17)).unwrap();
     let coords = random_coords(10 * TILE_POINTS + 17, 3, 18);
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -184,7 +185,7 @@ fn result_does_not_depend_on_thread_count() {
             .build()
             .unwrap();
         let mut out = vec![0.0f32; coords.len() / 3 * 2];
-        pool.install(|| ev.eval(&coords, &mut out));
+        pool.install(|| ev.eval(&coords, &mut out)).unwrap();
         out
     };
     let one = run(1);
@@ -200,69 +201,41 @@ fn result_does_not_depend_on_thread_count() {
 }
 
 #[test]
-#[should_panic(expected = "output values")]
-fn wrong_output_length_panics() {
-    let ev = Evaluator::new(&init_network(&arch(2, 3, 8, &[30.0]), 19));
-    ev.eval(&[0.0; 4], &mut [0.0; 5]);
-}
-
-/// Throughput on the paper image model at 768 × 512 against the plain
-/// gemm ceiling, on all threads and on one. Run with
-/// `cargo test --release --lib decode::tests::throughput -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn throughput() {
-    use crate::signal::grid::{Convention, image_coords};
-    let (w, h) = (768, 512);
-    let n = w * h;
-    let net = loud(&Arch::paper_image(3), 21);
-    let ev = Evaluator::new(&net);
-    let coords = image_coords(w, h, 0, h, Convention::CellCentre);
-    let mut out = vec![0.0f32; n * 3];
-    let tiles = [64, 96, 128, 192, 256, 512];
-    // Best of several interleaved rounds: the figures should show what the
-    // code can do, not how busy the machine was at one moment.
-    let rounds = 7;
-    for threads in [rayon::current_num_threads(), 1] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        let mut best = vec![f64::INFINITY; tiles.len()];
-        let mut ceiling = 0.0f64;
-        pool.install(|| {
-            for _ in 0..rounds {
-                for (i, &tile) in tiles.iter().enumerate() {
-                    let start = Instant::now();
-                    ev.eval_tiled(&coords, &mut out, tile);
-                    best[i] = best[i].min(start.elapsed().as_secs_f64());
-                }
-                ceiling = ceiling.max(gemm_ceiling_gmacs(n, 250, 250, 1));
-            }
-        });
-        for (tile, secs) in tiles.iter().zip(&best) {
-            let gmacs = (ev.macs_per_point() * n) as f64 / secs / 1e9;
-            let mark = if *tile == TILE_POINTS {
-                " (default)"
-            } else {
-                ""
-            };
-            println!(
-                "{threads} threads, tile {tile:3}: evaluator {gmacs:5.1} GMAC/s, {:4.0} % of \
-                 plain gemm {ceiling:.1} GMAC/s{mark}",
-                100.0 * gmacs / ceiling
-            );
-        }
-    }
+fn wrong_lengths_and_bad_networks_are_errors() {
+    let net = init_network(&arch(2, 3, 8, &[30.0]), 19);
+    let ev = Evaluator::new(&net).unwrap();
+    let e = ev.eval(&[0.0; 4], &mut [0.0; 5]).unwrap_err();
+    assert!(matches!(
+        e,
+        Error::Parameter(ref p) if p.misuse == Misuse::BufferLength { needed: 6, given: 5 }
+    ));
+    assert!(ev.eval(&[0.0; 3], &mut [0.0; 3]).is_err());
+    assert!(ev.eval_point(&[0.0; 3]).is_err());
+    // A network built by hand that breaks FORMAT.md §6.2: an error, not a
+    // panic.
+    let mut bad = net.clone();
+    bad.tensors.pop();
+    assert!(
+        matches!(Evaluator::new(&bad), Err(Error::Format(ref f)) if f.rule == crate::Rule::TensorTable)
+    );
+    let mut nan = net.clone();
+    nan.tensors[0].data[0] = f32::NAN;
+    assert!(
+        matches!(Evaluator::new(&nan), Err(Error::Format(ref f)) if f.rule == crate::Rule::NonFinite)
+    );
+    let mut wide = net;
+    wide.arch.hidden = 0;
+    assert!(Evaluator::new(&wide).is_err());
 }
 
 /// Nanoseconds per hidden unit per point of the element-wise kernels,
-/// single-threaded. Run like [`throughput`].
+/// single-threaded. Run with
+/// `cargo test --release --lib eval::tests::elementwise_cost -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn elementwise_cost() {
     let a = Arch::paper_image(3);
-    let ev = Evaluator::new(&loud(&a, 23));
+    let ev = Evaluator::new(&loud(&a, 23)).unwrap();
     let ts = TILE_POINTS;
     let coords = random_coords(ts, 2, 24);
     let xt: Vec<f32> = (0..2)
@@ -296,7 +269,7 @@ fn elementwise_cost() {
 /// §5.3).
 #[test]
 fn every_family_matches_the_reference() {
-    use crate::decode::reference::{normalise_outputs, rbm_gate_margin};
+    use crate::eval::reference::{normalise_outputs, rbm_gate_margin};
     use crate::model::{FAMILY_NAMES, Family};
     let mut archs = Vec::new();
     for d in 1..=3 {

@@ -1,33 +1,40 @@
-//! NVIDIA GPUs (feature `cuda`): finding a usable device, evaluating
-//! networks on it (SCONE sin² and SIREN with scone's own [`engine`], the
-//! others with burn-cuda), and turning GPU panics into errors. Training on
-//! CUDA lives with the rest of training in [`crate::train`]; see docs/gpu.md.
+//! NVIDIA GPUs (feature `cuda`): finding a usable device ([`device_name`]),
+//! scone's own CUDA engine ([`engine`]: the network on the device and its
+//! forward pass; `trainer`: the backward pass and Adam), evaluating a
+//! network with it ([`CudaEvaluator`]), and turning GPU panics into errors
+//! ([`guard`]). The networks the engine does not run are trained and
+//! evaluated with burn-cuda, which comes with the trainer
+//! (`crate::train`); nothing here depends on it. See docs/gpu.md.
 //!
-//! Both engines load libcuda and NVRTC at run time, scone's engine cuBLAS
-//! too, and burn-cuda compiles its kernels with NVRTC against CUDA's
-//! headers; without them they fail at the first tensor. [`probe`] looks
-//! for all four first, so that `--device auto` can fall back to the CPU and
-//! `--device cuda` can fail with one line.
+//! The engine loads libcuda, NVRTC and cuBLAS at run time, and burn-cuda
+//! compiles its kernels with NVRTC against CUDA's headers; without them
+//! they fail at the first tensor. [`device_name`] looks for all four
+//! first, so that `--device auto` can fall back to the CPU and `--device
+//! cuda` can fail with one line.
 
 pub mod engine;
+pub(crate) mod trainer;
 
 use std::sync::Mutex;
 
-use burn::backend::Cuda;
-use burn::backend::cuda::CudaDevice;
-use burn::tensor::{Tensor, TensorData};
 use cudarc::driver::PushKernelArg;
 
 use engine::{Activations, DeviceNet, Engine, Kernels, Math};
 
 use crate::Error;
-use crate::decode::Evaluate;
+use crate::eval::{Evaluate, point_count};
 use crate::model::{Arch, Network};
-use crate::train::NetModel;
 
-/// The name of the first CUDA device, or why burn-cuda could not use it.
-/// Use [`crate::device::cuda_device_name`], which asks once per process.
-pub(crate) fn probe() -> Result<String, String> {
+/// The name of the GPU work runs on (CUDA device 0), or why there is none
+/// usable. Worked out once per process.
+pub fn device_name() -> Result<String, String> {
+    static PROBE: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    PROBE.get_or_init(probe).clone()
+}
+
+/// The name of the first CUDA device, or why the engine or burn-cuda could
+/// not use it. [`device_name`] asks once per process.
+fn probe() -> Result<String, String> {
     use cudarc::driver::{CudaContext, result, sys};
     keep_compiled_kernels();
     // SAFETY: only tries to open the driver library.
@@ -84,7 +91,7 @@ fn keep_compiled_kernels() {
     let _ = std::panic::catch_unwind(|| CubeClRuntimeConfig::set(config));
 }
 
-/// Runs `f`, which uses burn-cuda, turning a panic inside it (out of
+/// Runs `f`, which uses the GPU, turning a panic inside it (out of
 /// device memory, a kernel that fails to compile, a lost device) into an
 /// [`Error::Device`] that starts with `what`. The panic message is not
 /// printed: the error carries its first line.
@@ -108,61 +115,48 @@ pub fn guard<T>(what: &str, f: impl FnOnce() -> Result<T, Error>) -> Result<T, E
     })
 }
 
-/// Points evaluated per launch of the network: activations of a 250-wide
-/// network then take about 256 MiB per buffer.
-pub const CHUNK_POINTS: usize = 1 << 18;
-
-/// A network on the first CUDA device, evaluated in f32: SCONE sin² and
-/// SIREN with scone's own engine ([`engine`]), other networks with
-/// burn-cuda.
+/// A network on the first CUDA device, evaluated in f32 by scone's engine
+/// ([`engine::supports`]: SCONE sin² and SIREN).
 ///
 /// Maps of the coordinates (2 or 3 inputs) are computed as exact f32
-/// products. The engine's wide products run in cuBLAS in IEEE f32 (never
-/// tf32 here: ω₀ = 30 times a tf32 rounding of a 250-term sum moves a
-/// mask's sine by more than the decoder's tolerance). burn-cuda's are
-/// the kernels its autotuner picks, which on tensor-core GPUs may round
-/// their inputs to tf32 (docs/gpu.md gives the measured agreement with
-/// [`Evaluator`]).
-///
-/// [`Evaluator`]: crate::decode::Evaluator
-pub struct CudaEvaluator(Inner);
-
-enum Inner {
-    Engine(Box<OnEngine>),
-    Burn {
-        model: NetModel<Cuda>,
-        device: CudaDevice,
-    },
-}
-
-struct OnEngine {
+/// products. The wide products run in cuBLAS in IEEE f32 (never tf32
+/// here: ω₀ = 30 times a tf32 rounding of a 250-term sum moves a mask's
+/// sine by more than the decoder's tolerance); docs/gpu.md gives the
+/// measured agreement with [`Evaluator`](crate::eval::Evaluator).
+pub struct CudaEvaluator {
     engine: Engine,
     net: DeviceNet,
     act: Mutex<Activations>,
 }
 
 impl CudaEvaluator {
-    /// Uploads `net` to the first CUDA device.
+    /// Uploads `net` to the first CUDA device; fails with
+    /// [`Error::Device`] when there is none, or when the engine does not
+    /// run this architecture.
     pub fn new(net: &Network) -> Result<Self, Error> {
-        crate::device::cuda_device_name().map_err(Error::Device)?;
+        device_name().map_err(Error::Device)?;
+        net.validate()?;
+        if !engine::supports(&net.arch) {
+            return Err(Error::Device(format!(
+                "scone's CUDA engine does not evaluate `{}`",
+                net.arch.label()
+            )));
+        }
         guard("uploading the network", || {
-            if engine::supports(&net.arch) {
-                let engine = Engine::new(Math::F32, Kernels::from_env()).map_err(Error::Device)?;
-                let net = DeviceNet::upload(&engine, net).map_err(Error::Device)?;
-                return Ok(Self(Inner::Engine(Box::new(OnEngine {
-                    engine,
-                    net,
-                    act: Mutex::new(Activations::default()),
-                }))));
-            }
-            let device = CudaDevice::default();
-            Ok(Self(Inner::Burn {
-                model: NetModel::from_network(net, &device),
-                device,
-            }))
+            let engine = Engine::new(Math::F32, Kernels::from_env()).map_err(Error::Device)?;
+            let net = DeviceNet::upload(&engine, net).map_err(Error::Device)?;
+            Ok(Self {
+                engine,
+                net,
+                act: Mutex::new(Activations::default()),
+            })
         })
     }
 }
+
+/// Points evaluated per launch of the network: activations of a 250-wide
+/// network then take about 256 MiB per buffer.
+pub const CHUNK_POINTS: usize = 1 << 18;
 
 /// One chunk of `n` points through the engine: `x` `[n, d]` into `y`
 /// `[n, c]`.
@@ -196,42 +190,21 @@ fn eval_engine(
 
 impl Evaluate for CudaEvaluator {
     fn arch(&self) -> &Arch {
-        match &self.0 {
-            Inner::Engine(e) => &e.net.arch,
-            Inner::Burn { model, .. } => model.arch(),
-        }
+        &self.net.arch
     }
 
-    /// # Panics
-    ///
-    /// If the shapes do not match the network, or the GPU fails (run
-    /// inside [`guard`] to get an error instead).
-    fn eval(&self, coords: &[f32], out: &mut [f32]) {
-        let (d, o) = (self.arch().in_dims, self.arch().out_dims);
-        assert_eq!(coords.len() % d, 0, "coordinates come in groups of {d}");
-        assert_eq!(out.len() / o, coords.len() / d, "one output per point");
+    fn eval(&self, coords: &[f32], out: &mut [f32]) -> Result<(), Error> {
+        point_count(&self.net.arch, coords, out)?;
+        let (d, o) = (self.net.arch.in_dims, self.net.arch.out_dims);
         for (x, y) in coords
             .chunks(CHUNK_POINTS * d)
             .zip(out.chunks_mut(CHUNK_POINTS * o))
         {
-            match &self.0 {
-                Inner::Engine(e) => {
-                    let mut act = e.act.lock().unwrap_or_else(|e| e.into_inner());
-                    eval_engine(&e.engine, &e.net, &mut act, x, y)
-                        .unwrap_or_else(|e| panic!("{e}"));
-                }
-                Inner::Burn { model, device } => {
-                    let n = x.len() / d;
-                    let x =
-                        Tensor::<Cuda, 2>::from_data(TensorData::new(x.to_vec(), [n, d]), device);
-                    let values = model.forward(x).into_data();
-                    y.copy_from_slice(
-                        values
-                            .as_slice::<f32>()
-                            .expect("the network's outputs are f32"),
-                    );
-                }
-            }
+            let mut act = self.act.lock().unwrap_or_else(|e| e.into_inner());
+            guard("evaluating the network", || {
+                eval_engine(&self.engine, &self.net, &mut act, x, y).map_err(Error::Device)
+            })?;
         }
+        Ok(())
     }
 }

@@ -1,4 +1,4 @@
-//! Decoding: evaluating a network at arbitrary coordinates, in pure Rust.
+//! Evaluating a network at arbitrary coordinates, in pure Rust.
 //!
 //! [`Evaluator`] is the fast `f32` decoder; [`eval_reference`] is its slow
 //! `f64` twin, used for conformance vectors and to test the fast one.
@@ -26,10 +26,10 @@ pub mod reference;
 pub use reference::eval_reference;
 
 use crate::model::{Arch, Family, Mask, Network};
+use crate::{Error, Misuse};
 use fastmath::{madd, sin_k, sin_sq_k};
 use gemm::Parallelism;
 use rayon::prelude::*;
-use std::time::Instant;
 
 /// Points per tile. Two activation buffers of 250 × 128 floats (250 KiB)
 /// plus the 250 KiB of mask weights about fill the 512 KiB L2 cache of a
@@ -55,23 +55,59 @@ struct Hidden {
 }
 
 /// Evaluates a network at many points: [`Evaluator`] on the CPU, or an
-/// engine on another device (`scone::gpu`, feature `cuda`). Signal
-/// rendering and surface extraction take any of them.
-pub trait Evaluate {
+/// engine on another device (`scone::cuda`, feature `cuda`). Signal
+/// rendering, surface extraction and [`crate::Decoder`] take any of them.
+pub trait Evaluate: Send + Sync {
     /// The architecture being evaluated.
     fn arch(&self) -> &Arch;
     /// Evaluates n points: `coords` is n × in_dims and `out` n × out_dims,
-    /// both row-major.
-    fn eval(&self, coords: &[f32], out: &mut [f32]);
+    /// both row-major. Fails with [`Misuse::BufferLength`] when the lengths
+    /// do not say the same n ([`point_count`]), and on another device with
+    /// [`Error::Device`] when it fails.
+    fn eval(&self, coords: &[f32], out: &mut [f32]) -> Result<(), Error>;
 }
 
 impl Evaluate for Evaluator {
     fn arch(&self) -> &Arch {
         Evaluator::arch(self)
     }
-    fn eval(&self, coords: &[f32], out: &mut [f32]) {
+    fn eval(&self, coords: &[f32], out: &mut [f32]) -> Result<(), Error> {
         Evaluator::eval(self, coords, out)
     }
+}
+
+/// The number n of points in `coords` (n × in_dims values) after checking
+/// that `out` holds n × out_dims values; what every [`Evaluate::eval`]
+/// checks first.
+pub fn point_count(arch: &Arch, coords: &[f32], out: &[f32]) -> Result<usize, Error> {
+    let (d, od) = (arch.in_dims, arch.out_dims);
+    if !coords.len().is_multiple_of(d) {
+        return Err(Error::misuse(
+            Misuse::BufferLength {
+                needed: coords.len().next_multiple_of(d),
+                given: coords.len(),
+            },
+            format!(
+                "{} coordinate values do not split into points of {d}",
+                coords.len()
+            ),
+        ));
+    }
+    let n = coords.len() / d;
+    if out.len() != n * od {
+        return Err(Error::misuse(
+            Misuse::BufferLength {
+                needed: n * od,
+                given: out.len(),
+            },
+            format!(
+                "{n} points need {} output values, not {}",
+                n * od,
+                out.len()
+            ),
+        ));
+    }
+    Ok(n)
 }
 
 /// A network prepared for fast evaluation: frequencies folded into the
@@ -133,17 +169,12 @@ impl Scratch {
 }
 
 impl Evaluator {
-    /// Prepares `net` for evaluation.
-    ///
-    /// # Panics
-    ///
-    /// If the architecture is invalid or a tensor is missing or has the
-    /// wrong length (impossible for a network built by [`Network::new`]).
-    pub fn new(net: &Network) -> Evaluator {
+    /// Prepares `net` for evaluation. Fails with [`Error::Format`] when
+    /// the network breaks the rules [`Network::validate`] checks (as a
+    /// network built by hand may).
+    pub fn new(net: &Network) -> Result<Evaluator, Error> {
+        net.validate()?;
         let arch = net.arch.clone();
-        if let Err(e) = arch.validate() {
-            panic!("cannot evaluate this network: {e}");
-        }
         let (d, h) = (arch.in_dims, arch.hidden);
         let width = baseline::scratch_width(&arch.family, h);
         let avx2 = fastmath::has_avx2();
@@ -153,7 +184,7 @@ impl Evaluator {
             mask,
         } = arch.family.clone()
         else {
-            return Evaluator {
+            return Ok(Evaluator {
                 plan: baseline::Plan::new(net),
                 width,
                 hidden: Vec::new(),
@@ -161,7 +192,7 @@ impl Evaluator {
                 out_b: Vec::new(),
                 arch,
                 avx2,
-            };
+            });
         };
         let scaled = |name: String, len: usize, scale: f32| -> Vec<f32> {
             let t = net.tensor(&name);
@@ -193,7 +224,7 @@ impl Evaluator {
             .collect();
         let out_w = scaled("output.weight".into(), arch.out_dims * h, 1.0);
         let out_b = scaled("output.bias".into(), arch.out_dims, 1.0);
-        Evaluator {
+        Ok(Evaluator {
             arch,
             plan: None,
             width,
@@ -201,7 +232,7 @@ impl Evaluator {
             out_w,
             out_b,
             avx2,
-        }
+        })
     }
 
     /// The architecture being evaluated.
@@ -215,57 +246,40 @@ impl Evaluator {
     }
 
     /// Evaluates the network at n points: `coords` is n × in_dims and
-    /// `out` n × out_dims, both row-major. Uses the rayon thread pool for
-    /// more than one tile; allocates only per-thread scratch of a few
-    /// hundred KiB, whatever n.
-    ///
-    /// # Panics
-    ///
-    /// If `coords.len()` is not a multiple of in_dims or `out` does not
-    /// hold exactly n × out_dims values.
-    pub fn eval(&self, coords: &[f32], out: &mut [f32]) {
-        self.eval_tiled(coords, out, TILE_POINTS);
+    /// `out` n × out_dims, both row-major (checked: [`point_count`]). Uses
+    /// the current rayon thread pool for more than one tile; allocates only
+    /// per-thread scratch of a few hundred KiB, whatever n.
+    pub fn eval(&self, coords: &[f32], out: &mut [f32]) -> Result<(), Error> {
+        self.eval_tiled(coords, out, TILE_POINTS)
     }
 
     /// Evaluates one point of in_dims coordinates.
-    ///
-    /// # Panics
-    ///
-    /// If `x.len()` differs from in_dims.
-    pub fn eval_point(&self, x: &[f32]) -> Vec<f32> {
-        assert_eq!(
-            x.len(),
-            self.arch.in_dims,
-            "a point needs {} coordinates",
-            self.arch.in_dims
-        );
+    pub fn eval_point(&self, x: &[f32]) -> Result<Vec<f32>, Error> {
+        if x.len() != self.arch.in_dims {
+            return Err(Error::misuse(
+                Misuse::BufferLength {
+                    needed: self.arch.in_dims,
+                    given: x.len(),
+                },
+                format!("a point needs {} coordinates", self.arch.in_dims),
+            ));
+        }
         let mut out = vec![0.0; self.arch.out_dims];
-        self.eval(x, &mut out);
-        out
+        self.eval(x, &mut out)?;
+        Ok(out)
     }
 
-    fn eval_tiled(&self, coords: &[f32], out: &mut [f32], tile: usize) {
+    fn eval_tiled(&self, coords: &[f32], out: &mut [f32], tile: usize) -> Result<(), Error> {
         let (d, od) = (self.arch.in_dims, self.arch.out_dims);
-        assert!(
-            coords.len().is_multiple_of(d),
-            "{} coordinate values do not split into points of {d}",
-            coords.len()
-        );
-        let n = coords.len() / d;
-        assert_eq!(
-            out.len(),
-            n * od,
-            "{n} points need {} output values",
-            n * od
-        );
+        let n = point_count(&self.arch, coords, out)?;
         if n == 0 {
-            return;
+            return Ok(());
         }
         if n <= tile {
             // One tile: skip the thread pool, and size scratch to the request
             // so that single points stay cheap.
             self.eval_tile(&mut Scratch::new(&self.arch, self.width, n), coords, out);
-            return;
+            return Ok(());
         }
         coords
             .par_chunks(tile * d)
@@ -274,6 +288,7 @@ impl Evaluator {
                 || Scratch::new(&self.arch, self.width, tile),
                 |scratch, (c, o)| self.eval_tile(scratch, c, o),
             );
+        Ok(())
     }
 
     /// Runs the network on one tile of at most `scratch.stride` points.
@@ -504,67 +519,6 @@ fn for_each_point<const D: usize>(
         }
         _ => unreachable!("at most 3 input dimensions"),
     }
-}
-
-/// Times a plain `f32` matrix product C = A·B of m × k by k × n, `reps`
-/// times, split the way [`Evaluator::eval`] splits points: rayon over tiles
-/// of [`TILE_POINTS`] rows, single-threaded `gemm` within a tile, operands
-/// laid out as the evaluator lays out its activations. Each thread reuses
-/// one A and one C tile, so like the evaluator it measures compute, not
-/// memory bandwidth. Returns multiply-accumulates per second, in billions:
-/// the ceiling to compare [`Evaluator`] throughput against.
-pub fn gemm_ceiling_gmacs(m: usize, k: usize, n: usize, reps: usize) -> f64 {
-    let tile = TILE_POINTS;
-    let b: Vec<f32> = (0..k * n)
-        .map(|i| ((i * 7919) % 1000) as f32 * 1e-3 - 0.5)
-        .collect();
-    let tiles: Vec<usize> = (0..m.div_ceil(tile))
-        .map(|t| tile.min(m - t * tile))
-        .collect();
-    let pass = || {
-        tiles.par_iter().for_each_init(
-            || {
-                let a: Vec<f32> = (0..tile * k)
-                    .map(|i| ((i * 104_729) % 997) as f32 * 1e-3)
-                    .collect();
-                (a, vec![0.0f32; tile * n])
-            },
-            |(a, c), &rows| {
-                // SAFETY: a is tile × k and c tile × n, column-major with
-                // leading dimension tile ≥ rows; b is k × n column-major.
-                unsafe {
-                    gemm::gemm(
-                        rows,
-                        n,
-                        k,
-                        c.as_mut_ptr(),
-                        tile as isize,
-                        1,
-                        false,
-                        a.as_ptr(),
-                        tile as isize,
-                        1,
-                        b.as_ptr(),
-                        k as isize,
-                        1,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        Parallelism::None,
-                    );
-                }
-            },
-        )
-    };
-    pass();
-    let start = Instant::now();
-    for _ in 0..reps {
-        pass();
-    }
-    let seconds = start.elapsed().as_secs_f64();
-    (m * k * n * reps) as f64 / seconds / 1e9
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 // The kernels of scone's CUDA engine for SCONE sin² and SIREN networks
-// (src/gpu/engine.rs), compiled with NVRTC when the engine starts. Matrix
+// (src/cuda/engine.rs), compiled with NVRTC when the engine starts. Matrix
 // products run in cuBLAS; these kernels do everything between them.
 //
 // Buffers are row-major. A hidden layer (FORMAT.md §6) computes, with

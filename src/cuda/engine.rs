@@ -1,6 +1,6 @@
 //! scone's own CUDA engine for SCONE sin² networks (every preset's
 //! network) and SIREN (the paper's main baseline): cuBLAS for the matrix
-//! products and a handful of kernels ([`KERNELS`], compiled once per
+//! products and a handful of kernels (`KERNELS`, compiled once per
 //! process with NVRTC) for the rest, through cudarc. This module holds
 //! the network on the device and its forward pass, which the GPU decoder
 //! and the GPU trainer (`crate::train`) share; the trainer adds the
