@@ -470,7 +470,7 @@ fn expected_outputs(
         let f = std::fs::File::create(dir.join(&png))?;
         scone::signal::image::write_png(f, w, h, file.signal.layout, 8, h, |y0, y1| {
             let c = file.signal.channels();
-            samples[y0 * w * c..y1 * w * c].to_vec()
+            Ok(samples[y0 * w * c..y1 * w * c].to_vec())
         })?;
         decodes.push(json!({"width": w, "height": h, "values": values, "png": png}));
     }
@@ -603,7 +603,7 @@ fn write_invalid(dir: &Path, valid: &[u8]) -> Result<()> {
     put("huge-chunk-length.scone", &huge)?;
     // A PNG renamed to .scone.
     let mut png = Vec::new();
-    scone::signal::image::write_png(&mut png, 2, 2, Layout::Gray, 8, 2, |_, _| vec![0.5; 4])?;
+    scone::signal::image::write_png(&mut png, 2, 2, Layout::Gray, 8, 2, |_, _| Ok(vec![0.5; 4]))?;
     put("png-renamed.scone", &png)?;
     // Chunk-level edits with valid CRCs.
     let chunks = split(valid);

@@ -2,7 +2,7 @@
 
 use super::{Decoder, try_vec};
 use crate::signal::Layout;
-use crate::signal::render::render_into;
+use crate::signal::render::{check_rows, render_into};
 use crate::{Error, Misuse};
 
 /// Points evaluated per band of [`ImageRender::to_vec`] and what
@@ -126,12 +126,7 @@ impl<'a> ImageRender<'a> {
     /// `width · (y1 − y0) · channels` samples. Memory beyond `out` is
     /// proportional to the band.
     pub fn rows<T: Sample>(&self, y0: usize, y1: usize, out: &mut [T]) -> Result<(), Error> {
-        if y0 > y1 || y1 > self.height {
-            return Err(Error::misuse(
-                Misuse::OutOfRange,
-                format!("rows {y0}..{y1} of an image {} rows high", self.height),
-            ));
-        }
+        check_rows(y0, y1, self.height)?;
         let needed = self.width * (y1 - y0) * self.channels();
         if out.len() != needed {
             return Err(Error::misuse(

@@ -248,20 +248,9 @@ fn parse_header(bytes: &[u8]) -> Result<&[u8], Error> {
 /// FORMAT.md §5.1: the architecture's input and output dimensions must
 /// match the signal's axes and channels.
 fn check_dims(signal: &SignalInfo, arch: &crate::model::Arch) -> Result<(), Error> {
-    if arch.in_dims != signal.kind.axes() || arch.out_dims != signal.channels() {
-        return Err(Error::format(
-            Rule::ArchDims,
-            format!(
-                "architecture maps {} → {} values but the {} signal has {} axes and {} channels",
-                arch.in_dims,
-                arch.out_dims,
-                signal.kind.name(),
-                signal.kind.axes(),
-                signal.channels()
-            ),
-        ));
-    }
-    Ok(())
+    signal
+        .check_arch(arch)
+        .map_err(|why| Error::format(Rule::ArchDims, why))
 }
 
 fn check_signal_matches_arch(signal: &SignalInfo, net: &Network) -> Result<(), Error> {

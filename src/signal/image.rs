@@ -98,7 +98,8 @@ pub fn quantise(values: &mut [f32], bit_depth: u8) {
 }
 
 /// Writes a PNG band by band so that memory stays bounded at any size:
-/// `band(y0, y1)` returns rows `y0..y1` as values in [0, 1].
+/// `band(y0, y1)` returns rows `y0..y1` as values in [0, 1], which are
+/// written as samples of `bit_depth` (8 or 16) bits ([`to_sample`]).
 pub fn write_png<W: Write>(
     out: W,
     width: usize,
@@ -106,10 +107,22 @@ pub fn write_png<W: Write>(
     layout: Layout,
     bit_depth: u8,
     band_rows: usize,
-    mut band: impl FnMut(usize, usize) -> Vec<f32>,
+    mut band: impl FnMut(usize, usize) -> Result<Vec<f32>, Error>,
 ) -> Result<(), Error> {
-    let fail = |e: png::EncodingError| Error::Input(format!("cannot write the PNG: {e}"));
-    let mut enc = png::Encoder::new(out, width as u32, height as u32);
+    let fail = |e: png::EncodingError| Error::Io {
+        path: None,
+        source: std::io::Error::other(format!("cannot write the PNG: {e}")),
+    };
+    let sides = u32::try_from(width).and_then(|w| Ok((w, u32::try_from(height)?)));
+    let Ok((w32, h32)) = sides else {
+        return Err(Error::limit(
+            crate::Limit::Output,
+            "a PNG's side",
+            width.max(height) as u64,
+            u32::MAX as u64,
+        ));
+    };
+    let mut enc = png::Encoder::new(out, w32, h32);
     enc.set_color(png_color(layout));
     enc.set_depth(if bit_depth == 16 {
         png::BitDepth::Sixteen
@@ -122,7 +135,7 @@ pub fn write_png<W: Write>(
     let mut y0 = 0;
     while y0 < height {
         let y1 = (y0 + band_rows.max(1)).min(height);
-        let values = band(y0, y1);
+        let values = band(y0, y1)?;
         bytes.clear();
         if bit_depth == 16 {
             values
@@ -133,7 +146,7 @@ pub fn write_png<W: Write>(
         }
         stream
             .write_all(&bytes)
-            .map_err(|e| Error::Input(format!("cannot write the PNG: {e}")))?;
+            .map_err(|source| Error::Io { path: None, source })?;
         y0 = y1;
     }
     stream.finish().map_err(fail)?;
@@ -148,57 +161,20 @@ pub fn write_png_image<W: Write>(
     image: &ImageRender<'_>,
     bit_depth: u8,
 ) -> Result<(), Error> {
-    let fail = |e: png::EncodingError| Error::Io {
-        path: None,
-        source: std::io::Error::other(format!("cannot write the PNG: {e}")),
-    };
-    let (width, height) = (image.width(), image.height());
-    let sides = u32::try_from(width).and_then(|w| Ok((w, u32::try_from(height)?)));
-    let Ok((w32, h32)) = sides else {
-        return Err(Error::limit(
-            crate::Limit::Output,
-            "a PNG's side",
-            width.max(height) as u64,
-            u32::MAX as u64,
-        ));
-    };
-    let mut enc = png::Encoder::new(out, w32, h32);
-    enc.set_color(png_color(image.layout()));
-    enc.set_depth(if bit_depth == 16 {
-        png::BitDepth::Sixteen
-    } else {
-        png::BitDepth::Eight
-    });
-    let mut writer = enc.write_header().map_err(fail)?;
-    let mut stream = writer.stream_writer().map_err(fail)?;
-    let row = width * image.channels();
-    let band = image.band_rows();
-    let (mut samples8, mut samples16, mut bytes) = (Vec::new(), Vec::new(), Vec::new());
-    let mut y0 = 0;
-    while y0 < height {
-        let y1 = (y0 + band).min(height);
-        let n = (y1 - y0) * row;
-        if bit_depth == 16 {
-            samples16.resize(n, 0u16);
-            image.rows(y0, y1, &mut samples16)?;
-            bytes.clear();
-            samples16
-                .iter()
-                .for_each(|v| bytes.extend_from_slice(&v.to_be_bytes()));
-            stream.write_all(&bytes)
-        } else {
-            samples8.resize(n, 0u8);
-            image.rows(y0, y1, &mut samples8)?;
-            stream.write_all(&samples8)
-        }
-        .map_err(|e| Error::Io {
-            path: None,
-            source: e,
-        })?;
-        y0 = y1;
-    }
-    stream.finish().map_err(fail)?;
-    Ok(())
+    let row = image.width() * image.channels();
+    write_png(
+        out,
+        image.width(),
+        image.height(),
+        image.layout(),
+        bit_depth,
+        image.band_rows(),
+        |y0, y1| {
+            let mut values = vec![0f32; (y1 - y0) * row];
+            image.rows(y0, y1, &mut values)?;
+            Ok(values)
+        },
+    )
 }
 
 fn png_color(layout: Layout) -> png::ColorType {
@@ -234,7 +210,7 @@ mod tests {
             let path = dir.path().join("x.png");
             let file = std::fs::File::create(&path).unwrap();
             write_png(file, w, h, layout, depth, 2, |y0, y1| {
-                data[y0 * w * c..y1 * w * c].to_vec()
+                Ok(data[y0 * w * c..y1 * w * c].to_vec())
             })
             .unwrap();
             let img = load(&path).unwrap();

@@ -194,6 +194,22 @@ impl SignalInfo {
         (self.kind == Kind::Video).then(|| self.sizes[2] as u64)
     }
 
+    /// Whether a network of `arch` can hold this signal: one input per
+    /// axis, one output per channel (FORMAT.md §5.1); if not, why.
+    pub fn check_arch(&self, arch: &crate::model::Arch) -> Result<(), String> {
+        if arch.in_dims == self.kind.axes() && arch.out_dims == self.channels() {
+            return Ok(());
+        }
+        Err(format!(
+            "the network maps {} coordinates to {} values, but the {} has {} axes and {} channels",
+            arch.in_dims,
+            arch.out_dims,
+            self.kind.name(),
+            self.kind.axes(),
+            self.channels()
+        ))
+    }
+
     /// Maps a network output to the signal's units.
     pub fn to_value(&self, y: f32) -> f32 {
         let [lo, hi] = self.value_range;

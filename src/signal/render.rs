@@ -8,18 +8,17 @@ use crate::{Error, Misuse};
 /// Checks that `eval` evaluates the network of `signal` (its inputs are the
 /// signal's axes, its outputs the signal's channels).
 pub fn check_network(eval: &dyn Evaluate, signal: &SignalInfo) -> Result<(), Error> {
-    let arch = eval.arch();
-    if arch.in_dims != signal.kind.axes() || arch.out_dims != signal.channels() {
+    signal
+        .check_arch(eval.arch())
+        .map_err(|why| Error::misuse(Misuse::WrongNetwork, why))
+}
+
+/// Checks rows `y0..y1` of an image `height` rows high.
+pub(crate) fn check_rows(y0: usize, y1: usize, height: usize) -> Result<(), Error> {
+    if y0 > y1 || y1 > height {
         return Err(Error::misuse(
-            Misuse::WrongNetwork,
-            format!(
-                "the network maps {} coordinates to {} values; the {} has {} axes and {} channels",
-                arch.in_dims,
-                arch.out_dims,
-                signal.kind.name(),
-                signal.kind.axes(),
-                signal.channels()
-            ),
+            Misuse::OutOfRange,
+            format!("rows {y0}..{y1} of an image {height} rows high"),
         ));
     }
     Ok(())
@@ -66,12 +65,7 @@ pub fn render_into(
             format!("the output size {width}x{height} is empty"),
         ));
     }
-    if y0 > y1 || y1 > height {
-        return Err(Error::misuse(
-            Misuse::OutOfRange,
-            format!("rows {y0}..{y1} of an image {height} rows high"),
-        ));
-    }
+    check_rows(y0, y1, height)?;
     let c = signal.channels();
     let needed = width
         .checked_mul(y1 - y0)

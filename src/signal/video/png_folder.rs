@@ -117,7 +117,7 @@ mod tests {
         let c = layout.channels();
         let data: Vec<f32> = (0..w * h).flat_map(|_| v[..c].to_vec()).collect();
         image::write_png(file, w, h, layout, depth, h, |y0, y1| {
-            data[y0 * w * c..y1 * w * c].to_vec()
+            Ok(data[y0 * w * c..y1 * w * c].to_vec())
         })
         .unwrap();
     }
