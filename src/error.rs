@@ -190,6 +190,9 @@ pub enum Rule {
     NonFinite,
     /// §6.3: an unknown weight encoding.
     Encoding,
+    /// §6.4: a coded tensor whose step, model or length is out of range,
+    /// or whose words do not decode to exactly its values.
+    Coded,
     /// §7: a `meta` payload that is not UTF-8.
     Meta,
     /// §8: a `DONE` chunk with a payload.
@@ -210,6 +213,7 @@ impl Rule {
             TensorEntry | Compression | RawSize | Packed => "§6.1",
             TensorTable | NonFinite => "§6.2",
             Encoding => "§6.3",
+            Coded => "§6.4",
             Meta => "§7",
             Done => "§8",
         }

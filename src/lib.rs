@@ -57,6 +57,7 @@ mod decoder;
 pub mod device;
 #[cfg(feature = "train")]
 pub mod encode;
+pub mod entropy;
 mod error;
 pub mod eval;
 pub mod format;

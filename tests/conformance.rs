@@ -186,6 +186,59 @@ fn frame_time(k: usize, m: usize, n: usize, convention: Convention) -> f64 {
     }
 }
 
+/// CONFORMANCE.md §1.4: the integers of every coded tensor (FORMAT.md
+/// §6.4), listed beside a vector, are what its values are multiples of,
+/// and the stored bytes are as listed.
+#[test]
+fn coded_vectors_hold_their_listed_symbols() {
+    let dir = vectors_dir();
+    let mut checked = 0;
+    for v in manifest() {
+        let Some(symbols) = v["symbols"].as_str() else {
+            continue;
+        };
+        let name = v["file"].as_str().unwrap();
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        let file = SconeFile::from_bytes(&bytes).unwrap();
+        let stored = scone::format::stored_weights(&bytes).unwrap();
+        let listed: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(symbols)).unwrap()).unwrap();
+        for t in listed["tensors"].as_array().unwrap() {
+            let tname = t["name"].as_str().unwrap();
+            let i = file
+                .network
+                .tensors
+                .iter()
+                .position(|x| x.name == tname)
+                .unwrap_or_else(|| panic!("{name}: no tensor {tname}"));
+            let step = t["step"].as_f64().unwrap() as f32;
+            assert_eq!(
+                stored.tensors[i].encoding,
+                scone::format::Encoding::Coded { step },
+                "{name} {tname}"
+            );
+            assert_eq!(
+                Some(stored.tensors[i].bytes),
+                t["bytes"].as_u64(),
+                "{name} {tname}"
+            );
+            let q: Vec<i64> = t["symbols"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_i64().unwrap())
+                .collect();
+            let values = &file.network.tensors[i].data;
+            assert_eq!(q.len(), values.len(), "{name} {tname}");
+            for (k, (&v, &q)) in values.iter().zip(&q).enumerate() {
+                assert_eq!(v, step * q as f32, "{name} {tname} value {k}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} coded tensors listed");
+}
+
 #[test]
 fn frame_times_follow_the_format() {
     use Convention::*;
@@ -376,6 +429,7 @@ fn vectors_cover_every_kind_encoding_and_convention() {
         "f32",
         "f16",
         "affine8",
+        "coded",
         "cell-centre",
         "endpoints",
         "gray",

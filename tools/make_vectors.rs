@@ -176,6 +176,34 @@ fn vectors() -> Vec<Vector> {
             decodes: &[[37, 23]],
         });
     }
+    // Appended last: a vector's seed is its place in this list.
+    out.extend([
+        Vector {
+            name: "coded-rgb",
+            arch: arch(2, 3, 4, 32, &[90.0, 60.0, 30.0]),
+            layout: Layout::Rgb,
+            sizes: [32, 24],
+            convention: Convention::CellCentre,
+            value_range: [0.0, 1.0],
+            encodings: &[Coded { step: 1.0 / 40.0 }],
+            decodes: &[[64, 48], [7, 5]],
+        },
+        Vector {
+            name: "coded-mixed-gray",
+            arch: arch(2, 1, 3, 24, &[60.0, 20.0]),
+            layout: Layout::Gray,
+            sizes: [20, 30],
+            convention: Convention::Endpoints,
+            value_range: [0.0, 1.0],
+            encodings: &[
+                Coded { step: 1.0 / 400.0 },
+                F16,
+                Coded { step: 1.0 / 8.0 },
+                Affine8,
+            ],
+            decodes: &[[10, 15]],
+        },
+    ]);
     out
 }
 
@@ -265,8 +293,34 @@ fn write_synthetic(
             .collect();
         normalise_outputs(&mut network, &coords);
     }
+    // In the lists, a coded encoding's step is a fraction of the tensor's
+    // largest magnitude (a fiftieth of that for the precise tensors, the
+    // maps of the coordinates). A coded vector also has one tensor of
+    // zeros, whose model has M = 0 and whose stream is empty.
+    let specs = arch.tensor_specs();
+    let coded = encodings
+        .iter()
+        .any(|e| matches!(e, Encoding::Coded { .. }));
+    if coded
+        && let Some(t) = network
+            .tensors
+            .iter_mut()
+            .find(|t| t.name == "hidden.1.mask.bias")
+    {
+        t.data.iter_mut().for_each(|v| *v = 0.0);
+    }
     let encodings = (0..network.tensors.len())
-        .map(|i| encodings[i % encodings.len()])
+        .map(|i| match encodings[i % encodings.len()] {
+            Encoding::Coded { step } => {
+                let t = &network.tensors[i];
+                let top = t.data.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-3);
+                let fraction = if specs[i].precise { step / 50.0 } else { step };
+                Encoding::Coded {
+                    step: top * fraction,
+                }
+            }
+            e => e,
+        })
         .collect();
     let file = SconeFile {
         signal,
@@ -277,6 +331,31 @@ fn write_synthetic(
     let file_name = format!("{name}.scone");
     std::fs::write(dir.join(&file_name), file.to_bytes()?)?;
     Ok(file_name)
+}
+
+/// The integers of every coded tensor of `dir/name` (FORMAT.md §6.4),
+/// written to `dir/<stem>.symbols.json` beside it; returns that name, or
+/// `None` for a file without coded tensors.
+fn write_symbols(dir: &Path, name: &str) -> Result<Option<String>> {
+    let bytes = std::fs::read(dir.join(name))?;
+    let file = SconeFile::from_bytes(&bytes)?;
+    let stored = scone::format::stored_weights(&bytes)?;
+    let mut tensors = Vec::new();
+    for (t, st) in file.network.tensors.iter().zip(&stored.tensors) {
+        if let Encoding::Coded { step } = st.encoding {
+            let q: Vec<i32> = t.data.iter().map(|v| (v / step).round() as i32).collect();
+            tensors.push(json!({"name": t.name, "step": step, "bytes": st.bytes, "symbols": q}));
+        }
+    }
+    if tensors.is_empty() {
+        return Ok(None);
+    }
+    let out = format!("{}.symbols.json", name.trim_end_matches(".scone"));
+    std::fs::write(
+        dir.join(&out),
+        serde_json::to_string(&json!({"file": name, "tensors": tensors}))? + "\n",
+    )?;
+    Ok(Some(out))
 }
 
 fn main() -> Result<()> {
@@ -305,7 +384,11 @@ fn main() -> Result<()> {
             signal,
             v.encodings,
         )?;
-        manifest.push(expected_outputs(&dir, &name, v.sizes, v.decodes)?);
+        let mut entry = expected_outputs(&dir, &name, v.sizes, v.decodes)?;
+        if let Some(symbols) = write_symbols(&dir, &name)? {
+            entry["symbols"] = json!(symbols);
+        }
+        manifest.push(entry);
     }
     // An unknown ancillary chunk must be skipped: same outputs as its source.
     let source = std::fs::read(dir.join("rgb-f16-endpoints.scone"))?;
@@ -367,7 +450,7 @@ fn main() -> Result<()> {
     for name in &fitted {
         let file = SconeFile::read(dir.join(name))?;
         let s = &file.signal.sizes;
-        manifest.push(match file.signal.kind {
+        let mut entry = match file.signal.kind {
             Kind::Image => {
                 let double = [2 * s[0] as usize, 2 * s[1] as usize];
                 expected_outputs(&dir, name, [s[0], s[1]], &[double])?
@@ -377,7 +460,11 @@ fn main() -> Result<()> {
                 video_outputs(&dir, name, &[[half[0], half[1], 2 * s[2] as usize]])?
             }
             Kind::Sdf => sdf_outputs(&dir, name)?,
-        });
+        };
+        if let Some(symbols) = write_symbols(&dir, name)? {
+            entry["symbols"] = json!(symbols);
+        }
+        manifest.push(entry);
     }
     // Group the manifest by kind (stable: synthetic before fitted).
     let rank = |v: &serde_json::Value| match v["kind"].as_str() {
@@ -405,6 +492,7 @@ fn main() -> Result<()> {
         &invalid,
         &std::fs::read(dir.join("rgba-affine8-one-hidden-layer.scone"))?,
     )?;
+    write_invalid_coded(&invalid, &std::fs::read(dir.join("coded-rgb.scone"))?)?;
     println!("wrote {} vectors to {}", manifest.len(), dir.display());
     Ok(())
 }
@@ -634,9 +722,8 @@ fn write_invalid(dir: &Path, valid: &[u8]) -> Result<()> {
     let skippable = [0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4];
     let weights = |packed: &dyn Fn(&[u8]) -> Vec<u8>| {
         let mut c = chunks.clone();
-        let (at, raw) = unpack_weights(&c[2].1);
-        c[2].1.truncate(at);
-        c[2].1.extend_from_slice(&packed(&raw));
+        let (_, raw) = unpack_weights(&c[2].1);
+        c[2].1 = repack(&c[2].1, 1, &packed(&raw));
         join(&c)
     };
     put(
@@ -657,20 +744,115 @@ fn write_invalid(dir: &Path, valid: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Where the packed data of a WGHT payload written by this crate starts,
-/// and the data decompressed.
-fn unpack_weights(w: &[u8]) -> (usize, Vec<u8>) {
+/// Files breaking the rules of coded tensors (FORMAT.md §6.4), from the
+/// valid `coded-rgb`: its first tensor's table fields or words edited,
+/// the sizes kept consistent so that only the named rule is broken.
+fn write_invalid_coded(dir: &Path, valid: &[u8]) -> Result<()> {
+    // Edited in the clear: the payload's data stored uncompressed.
+    let mut chunks = split(valid);
+    let (_, raw) = unpack_weights(&chunks[2].1);
+    chunks[2].1 = repack(&chunks[2].1, 0, &raw);
+    let chunks = chunks;
+    let w = &chunks[2].1;
+    // The first table entry: count, name (str8), rank, dims, encoding,
+    // then step (4), ratio (2), max (2), length (4).
+    let rank_at = 2 + 1 + w[2] as usize;
+    let fields = rank_at + 1 + 4 * w[rank_at] as usize + 1;
+    assert_eq!(w[fields - 1], 3, "the first tensor is coded");
+    let length = u32::from_le_bytes(w[fields + 8..fields + 12].try_into().unwrap()) as usize;
+    let (data_at, raw_len_at) = data_offsets(w);
+    let field = |at: usize, bytes: &[u8]| {
+        let mut c = chunks.clone();
+        c[2].1[fields + at..fields + at + bytes.len()].copy_from_slice(bytes);
+        join(&c)
+    };
+    // The first tensor's words replaced, its length and raw_size adjusted.
+    let words = |new: &[u8]| {
+        let mut c = chunks.clone();
+        let p = &mut c[2].1;
+        let raw_len =
+            u32::from_le_bytes(p[raw_len_at..raw_len_at + 4].try_into().unwrap()) as usize;
+        let new_raw = raw_len - length + new.len();
+        p[fields + 8..fields + 12].copy_from_slice(&(new.len() as u32).to_le_bytes());
+        p[raw_len_at..raw_len_at + 4].copy_from_slice(&(new_raw as u32).to_le_bytes());
+        p.splice(data_at..data_at + length, new.iter().copied());
+        join(&c)
+    };
+    let original = &w[data_at..data_at + length];
+    assert!(length >= 8, "the first tensor takes at least two words");
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("coded-step-zero.scone", field(0, &0f32.to_le_bytes())),
+        ("coded-step-nan.scone", field(0, &f32::NAN.to_le_bytes())),
+        ("coded-ratio-zero.scone", field(4, &0u16.to_le_bytes())),
+        (
+            "coded-max-too-large.scone",
+            field(6, &32768u16.to_le_bytes()),
+        ),
+        ("coded-length-not-words.scone", {
+            // Two bytes more in the table and in the data.
+            let mut c = chunks.clone();
+            let p = &mut c[2].1;
+            let raw_len = u32::from_le_bytes(p[raw_len_at..raw_len_at + 4].try_into().unwrap());
+            p[fields + 8..fields + 12].copy_from_slice(&(length as u32 + 2).to_le_bytes());
+            p[raw_len_at..raw_len_at + 4].copy_from_slice(&(raw_len + 2).to_le_bytes());
+            p.splice(data_at + length..data_at + length, [0, 0]);
+            join(&c)
+        }),
+        (
+            "coded-extra-word.scone",
+            words(&[&[1, 0, 0, 0], original].concat()),
+        ),
+        (
+            "coded-last-word-zero.scone",
+            words(&[original, &[0, 0, 0, 0]].concat()),
+        ),
+        ("coded-truncated.scone", words(&original[4..])),
+    ];
+    SconeFile::from_bytes(&words(original))?;
+    for (name, bytes) in files {
+        let err = SconeFile::from_bytes(&bytes)
+            .err()
+            .ok_or_else(|| format!("{name} is accepted"))?;
+        println!("invalid/{name}: {err}");
+        std::fs::write(dir.join(name), bytes)?;
+    }
+    Ok(())
+}
+
+/// Where the data of a WGHT payload written by this crate starts (after
+/// `compression` and `raw_size`), and where `raw_size` is.
+fn data_offsets(w: &[u8]) -> (usize, usize) {
     let count = u16::from_le_bytes([w[0], w[1]]) as usize;
     let mut pos = 2;
     for _ in 0..count {
         pos += 1 + w[pos] as usize;
         let rank = w[pos] as usize;
-        pos += 1 + 4 * rank + 1;
+        pos += 1 + 4 * rank;
+        pos += if w[pos] == 3 { 13 } else { 1 };
     }
-    let raw_len = u32::from_le_bytes(w[pos + 1..pos + 5].try_into().unwrap()) as usize;
-    let at = pos + 5;
-    let raw = zstd::bulk::decompress(&w[at..], raw_len).expect("the vector decompresses");
+    (pos + 5, pos + 1)
+}
+
+/// Where the packed data of a WGHT payload written by this crate starts,
+/// and the data decompressed.
+fn unpack_weights(w: &[u8]) -> (usize, Vec<u8>) {
+    let (at, raw_len_at) = data_offsets(w);
+    let raw_len = u32::from_le_bytes(w[raw_len_at..raw_len_at + 4].try_into().unwrap()) as usize;
+    let raw = match w[raw_len_at - 1] {
+        0 => w[at..].to_vec(),
+        _ => zstd::bulk::decompress(&w[at..], raw_len).expect("the vector decompresses"),
+    };
     (at, raw)
+}
+
+/// A WGHT payload with its packed data replaced by `packed` under
+/// `compression`.
+fn repack(w: &[u8], compression: u8, packed: &[u8]) -> Vec<u8> {
+    let (at, raw_len_at) = data_offsets(w);
+    let mut out = w[..at].to_vec();
+    out[raw_len_at - 1] = compression;
+    out.extend_from_slice(packed);
+    out
 }
 
 /// An `affine8` row whose s · q overflows binary32 while o + s · q is
@@ -683,13 +865,12 @@ fn write_affine8_overflow(dir: &Path, valid: &[u8]) -> Result<()> {
     assert_eq!(file.encodings[0], Encoding::Affine8, "{}", t.name);
     let rows = t.shape[0];
     let mut c = split(valid);
-    let (at, mut raw) = unpack_weights(&c[2].1);
+    let (_, mut raw) = unpack_weights(&c[2].1);
     raw[0..4].copy_from_slice(&2e36f32.to_le_bytes());
     raw[4..8].copy_from_slice(&(-3e38f32).to_le_bytes());
     raw[8 * rows] = 255;
     assert!(((-3e38f64 + 2e36 * 255.0) as f32).is_finite());
-    c[2].1.truncate(at);
-    c[2].1.extend_from_slice(&zstd::bulk::compress(&raw, 19)?);
+    c[2].1 = repack(&c[2].1, 0, &raw);
     let bytes = join(&c);
     let err = SconeFile::from_bytes(&bytes)
         .err()

@@ -16,10 +16,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Error> {
     let file = SconeFile::read(&args.input)?;
-    let bytes = std::fs::metadata(&args.input)
-        .map_err(|e| Error::io(&args.input, e))?
-        .len();
-    let report = describe(&file, bytes);
+    let raw = std::fs::read(&args.input).map_err(|e| Error::io(&args.input, e))?;
+    let stored = scone::format::stored_weights(&raw)?;
+    let report = describe(&file, raw.len() as u64, &stored);
     if args.json {
         println!(
             "{}",
@@ -32,7 +31,11 @@ pub fn run(args: Args) -> Result<(), Error> {
 }
 
 /// Everything `info` reports, as JSON.
-pub fn describe(file: &SconeFile, bytes: u64) -> serde_json::Value {
+pub fn describe(
+    file: &SconeFile,
+    bytes: u64,
+    stored: &scone::format::StoredWeights,
+) -> serde_json::Value {
     let s = &file.signal;
     let a = &file.network.arch;
     let samples: u64 = s.sizes.iter().map(|&n| n as u64).product();
@@ -40,8 +43,16 @@ pub fn describe(file: &SconeFile, bytes: u64) -> serde_json::Value {
         .network
         .tensors
         .iter()
-        .zip(&file.encodings)
-        .map(|(t, e)| json!({"name": t.name, "shape": t.shape, "encoding": e.name()}))
+        .zip(&stored.tensors)
+        .map(|(t, st)| {
+            let mut v = json!({"name": t.name, "shape": t.shape,
+                "encoding": st.encoding.name(), "bits": 8 * st.bytes,
+                "bits_per_value": 8.0 * st.bytes as f64 / st.values.max(1) as f64});
+            if let scone::format::Encoding::Coded { step } = st.encoding {
+                v["step"] = json!(step);
+            }
+            v
+        })
         .collect();
     let metadata = file
         .metadata
@@ -80,6 +91,8 @@ pub fn describe(file: &SconeFile, bytes: u64) -> serde_json::Value {
         "signal": signal,
         "architecture": architecture,
         "tensors": tensors,
+        "weights": {"compression": stored.compression, "stored_bytes": stored.raw_bytes,
+                    "packed_bytes": stored.packed_bytes},
         "metadata": metadata,
     })
 }
@@ -160,13 +173,21 @@ fn print_text(r: &serde_json::Value) {
         r["file_bytes"],
         r["bits_per_sample_point"].as_f64().unwrap_or(0.0)
     );
-    println!("tensors:");
+    let w = &r["weights"];
+    println!(
+        "tensors:      {} bytes stored, {} bytes packed (compression {})",
+        w["stored_bytes"],
+        w["packed_bytes"],
+        w["compression"].as_str().unwrap_or("")
+    );
     for t in r["tensors"].as_array().into_iter().flatten() {
         println!(
-            "  {:<24} {:<12} {}",
+            "  {:<24} {:<12} {:<8} {:>9} bits {:>6.2} bits/value",
             t["name"].as_str().unwrap_or(""),
             t["shape"].to_string(),
-            t["encoding"].as_str().unwrap_or("")
+            t["encoding"].as_str().unwrap_or(""),
+            t["bits"],
+            t["bits_per_value"].as_f64().unwrap_or(0.0)
         );
     }
     if !r["metadata"].is_null() {

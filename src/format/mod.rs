@@ -13,6 +13,7 @@ mod weights;
 
 pub use chunk::{ChunkType, is_critical};
 pub use quant::Encoding;
+pub use weights::{StoredTensor, StoredWeights};
 
 use crate::model::Network;
 use crate::signal::SignalInfo;
@@ -178,6 +179,21 @@ impl SconeFile {
         let path = path.as_ref();
         let bytes = read_bounded(path, limits.max_file_bytes)?;
         Self::from_bytes_with_limits(&bytes, limits).map_err(|e| e.in_file(path))
+    }
+}
+
+/// How the weights of a file are stored: each tensor's encoding and bytes,
+/// the compression and the packed size (what `scone info` shows), from a
+/// file [`SconeFile::from_bytes`] accepts.
+pub fn stored_weights(bytes: &[u8]) -> Result<StoredWeights, Error> {
+    SconeFile::from_bytes(bytes)?;
+    let body = parse_header(bytes)?;
+    let mut chunks = chunk::Chunks::new(body, 12, u32::MAX);
+    loop {
+        let c = chunks.next_chunk()?;
+        if c.ty == ChunkType::WGHT {
+            return weights::table(c.payload);
+        }
     }
 }
 

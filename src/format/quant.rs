@@ -1,11 +1,12 @@
-//! Weight encodings (FORMAT.md §6.3).
+//! Weight encodings (FORMAT.md §6.3, §6.4).
 
+use crate::entropy::{self, Geometric};
 use crate::model::Tensor;
 use crate::{Error, Rule};
 use half::f16;
 
 /// How one tensor's values are stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Encoding {
     /// IEEE 754 binary32.
     F32,
@@ -13,6 +14,18 @@ pub enum Encoding {
     F16,
     /// 8-bit affine per row: value = offset + scale · q, q in 0..=255.
     Affine8,
+    /// Integers q times `step`, entropy-coded under a two-sided geometric
+    /// model (FORMAT.md §6.4): value = step · q. The writer rounds each
+    /// value to the nearest multiple of `step` and picks the model.
+    Coded { step: f32 },
+}
+
+/// The coded form of one tensor (FORMAT.md §6.4): its model and words.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodedTensor {
+    pub step: f32,
+    pub model: Geometric,
+    pub words: Vec<u32>,
 }
 
 impl Encoding {
@@ -21,14 +34,18 @@ impl Encoding {
             Encoding::F32 => 0,
             Encoding::F16 => 1,
             Encoding::Affine8 => 2,
+            Encoding::Coded { .. } => 3,
         }
     }
 
+    /// The encoding of a table entry's code; a `coded` entry's step is
+    /// read after it and filled in by the caller.
     pub fn from_code(code: u8) -> Result<Self, Error> {
         match code {
             0 => Ok(Encoding::F32),
             1 => Ok(Encoding::F16),
             2 => Ok(Encoding::Affine8),
+            3 => Ok(Encoding::Coded { step: 0.0 }),
             c => Err(Error::format(
                 Rule::Encoding,
                 format!("unknown weight encoding {c}"),
@@ -41,22 +58,68 @@ impl Encoding {
             Encoding::F32 => "f32",
             Encoding::F16 => "f16",
             Encoding::Affine8 => "affine8",
+            Encoding::Coded { .. } => "coded",
         }
     }
 
-    /// Bytes this encoding takes for a tensor of `values` values in `rows` rows.
-    pub fn stored_bytes(self, values: u64, rows: u64) -> u64 {
+    /// Bytes this encoding takes for a tensor of `values` values in `rows`
+    /// rows; `None` for `coded`, whose size its table entry gives.
+    pub fn stored_bytes(self, values: u64, rows: u64) -> Option<u64> {
         match self {
-            Encoding::F32 => 4 * values,
-            Encoding::F16 => 2 * values,
-            Encoding::Affine8 => 8 * rows + values,
+            Encoding::F32 => Some(4 * values),
+            Encoding::F16 => Some(2 * values),
+            Encoding::Affine8 => Some(8 * rows + values),
+            Encoding::Coded { .. } => None,
         }
     }
 }
 
-/// Appends the stored form of `t` to `out`.
+/// `t`'s values as multiples of `step`, coded (FORMAT.md §6.4): each value
+/// rounded to the nearest multiple, the ratio with the fewest bits for the
+/// integers, rANS. Fails when `step` is not finite and positive or a
+/// value needs a multiple beyond ±32767.
+pub fn code_tensor(t: &Tensor, step: f32) -> Result<CodedTensor, Error> {
+    if !(step.is_finite() && step > 0.0) {
+        return Err(Error::parameter(format!(
+            "tensor `{}`: a coding step must be finite and positive, not {step}",
+            t.name
+        )));
+    }
+    let limit = entropy::MAX_MAGNITUDE as f32;
+    let mut q = Vec::with_capacity(t.data.len());
+    for &v in &t.data {
+        let k = (v / step).round();
+        // NaN fails too.
+        if k.is_nan() || k.abs() > limit {
+            return Err(Error::parameter(format!(
+                "tensor `{}`: value {v} is more than {limit} steps of {step}",
+                t.name
+            )));
+        }
+        q.push(k as i32);
+    }
+    let max = q.iter().map(|k| k.unsigned_abs()).max().unwrap_or(0) as u16;
+    let mut counts = vec![0u64; max as usize + 1];
+    for k in &q {
+        counts[k.unsigned_abs() as usize] += 1;
+    }
+    let model = Geometric::best_for(&counts, max);
+    let words = entropy::encode(&q, &model).map_err(Error::parameter)?;
+    Ok(CodedTensor { step, model, words })
+}
+
+/// The values of a coded tensor of `n` values (FORMAT.md §6.4).
+pub fn decode_tensor(c: &CodedTensor, n: usize, name: &str) -> Result<Vec<f32>, Error> {
+    let q = entropy::decode(&c.words, n, &c.model)
+        .map_err(|why| Error::format(Rule::Coded, format!("tensor `{name}`: {why}")))?;
+    Ok(q.iter().map(|&k| c.step * k as f32).collect())
+}
+
+/// Appends the stored form of `t` to `out`; `coded` tensors are
+/// [`code_tensor`]'s.
 pub fn quantise(t: &Tensor, enc: Encoding, out: &mut Vec<u8>) {
     match enc {
+        Encoding::Coded { .. } => unreachable!("coded tensors are coded by code_tensor"),
         Encoding::F32 => t
             .data
             .iter()
@@ -95,6 +158,7 @@ pub fn quantise(t: &Tensor, enc: Encoding, out: &mut Vec<u8>) {
 /// `enc.stored_bytes(n, rows)` bytes.
 pub fn dequantise(data: &[u8], enc: Encoding, n: usize, rows: usize) -> Vec<f32> {
     match enc {
+        Encoding::Coded { .. } => unreachable!("coded tensors are read by decode_tensor"),
         Encoding::F32 => data
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes(b.try_into().unwrap()))

@@ -431,7 +431,9 @@ fn find_raw_len(w: &[u8]) -> usize {
     for _ in 0..count {
         pos += 1 + w[pos] as usize;
         let rank = w[pos] as usize;
-        pos += 1 + 4 * rank + 1;
+        pos += 1 + 4 * rank;
+        // A coded entry's step, ratio, max and length (FORMAT.md §6.4).
+        pos += if w[pos] == 3 { 1 + 12 } else { 1 };
     }
     pos + 1
 }
@@ -515,4 +517,153 @@ fn every_family_round_trips_and_checks_its_keys() {
         wrong[type_at] = 2;
         assert!(with_arch(wrong).contains("wrong type"), "{}", arch.label());
     }
+}
+
+/// `file` with every tensor coded at a step of `fraction` of its largest
+/// magnitude (FORMAT.md §6.4).
+fn coded(mut file: SconeFile, fraction: f32) -> SconeFile {
+    file.encodings = file
+        .network
+        .tensors
+        .iter()
+        .map(|t| {
+            let top = t.data.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+            Encoding::Coded {
+                step: top * fraction,
+            }
+        })
+        .collect();
+    file
+}
+
+#[test]
+fn coded_tensors_round_trip_within_half_a_step() {
+    let file = coded(sample(Encoding::F32), 1.0 / 50.0);
+    let bytes = file.to_bytes().unwrap();
+    let back = SconeFile::from_bytes(&bytes).unwrap();
+    assert_eq!(back.encodings, file.encodings);
+    for ((a, b), e) in back
+        .network
+        .tensors
+        .iter()
+        .zip(&file.network.tensors)
+        .zip(&file.encodings)
+    {
+        let Encoding::Coded { step } = *e else {
+            unreachable!()
+        };
+        for (x, y) in a.data.iter().zip(&b.data) {
+            assert!((x - y).abs() <= step * 0.5001, "{}: {x} vs {y}", a.name);
+            // Exactly a multiple of the step, as binary32 computes it.
+            assert_eq!(*x, step * (x / step).round());
+        }
+    }
+    // A second trip is lossless, and the same bytes.
+    let again = back.to_bytes().unwrap();
+    assert_eq!(SconeFile::from_bytes(&again).unwrap().network, back.network);
+    assert_eq!(again, bytes);
+    // Coarser steps take fewer bytes; coded data is not zstd-compressed.
+    let coarse = coded(sample(Encoding::F32), 1.0 / 5.0).to_bytes().unwrap();
+    assert!(
+        coarse.len() < bytes.len(),
+        "{} vs {}",
+        coarse.len(),
+        bytes.len()
+    );
+    let c = chunks(&bytes);
+    let pos = find_raw_len(&c[2].1);
+    assert_eq!(c[2].1[pos - 1], 0, "compression none for coded data");
+}
+
+#[test]
+fn bad_coded_entries_are_refused() {
+    let file = coded(sample(Encoding::F32), 1.0 / 30.0);
+    let c = chunks(&file.to_bytes().unwrap());
+    // The first table entry: count (2), name, rank (1), 2 dims, encoding,
+    // then step (4), ratio (2), max (2), length (4).
+    let w = &c[2].1;
+    let name_len = w[2] as usize;
+    let fields = 2 + 1 + name_len + 1 + 8 + 1;
+    let edit = |at: usize, bytes: &[u8]| {
+        let mut c = c.clone();
+        c[2].1[fields + at..fields + at + bytes.len()].copy_from_slice(bytes);
+        assemble(&c)
+    };
+    let rule = Rule::Coded;
+    assert_eq!(rule_of(&edit(0, &0f32.to_le_bytes())), rule);
+    assert_eq!(rule_of(&edit(0, &f32::NAN.to_le_bytes())), rule);
+    assert_eq!(rule_of(&edit(0, &(-1f32).to_le_bytes())), rule);
+    assert_eq!(rule_of(&edit(4, &0u16.to_le_bytes())), rule);
+    assert_eq!(rule_of(&edit(6, &40000u16.to_le_bytes())), rule);
+    let length = u32::from_le_bytes(w[fields + 8..fields + 12].try_into().unwrap());
+    assert_eq!(rule_of(&edit(8, &(length + 2).to_le_bytes())), rule);
+    // Another length shifts the data: the table no longer sums to raw_size.
+    assert_eq!(
+        rule_of(&edit(8, &(length + 4).to_le_bytes())),
+        Rule::RawSize
+    );
+    // Another ratio decodes other symbols or fails; never the same file.
+    let ratio = u16::from_le_bytes(w[fields + 4..fields + 6].try_into().unwrap());
+    match SconeFile::from_bytes(&edit(4, &(ratio ^ 0x40).to_le_bytes())) {
+        Err(e) => assert!(matches!(e.section(), Some("§6.4") | Some("§6.2")), "{e}"),
+        Ok(other) => assert_ne!(
+            other.network,
+            SconeFile::from_bytes(&assemble(&c)).unwrap().network
+        ),
+    }
+    // A huge step makes values that are not finite in binary32.
+    let huge = edit(0, &3e38f32.to_le_bytes());
+    assert!(matches!(rule_of(&huge), Rule::NonFinite | Rule::Coded));
+}
+
+#[test]
+fn coded_streams_with_extra_or_missing_words_are_refused() {
+    // One coded tensor among f32 ones, its words edited in the data.
+    let mut file = sample(Encoding::F32);
+    let i = file
+        .network
+        .tensors
+        .iter()
+        .position(|t| t.name == "hidden.1.mask.weight")
+        .unwrap();
+    file.encodings[i] = Encoding::Coded { step: 1e-3 };
+    let bytes = file.to_bytes().unwrap();
+    SconeFile::from_bytes(&bytes).unwrap();
+    let c = chunks(&bytes);
+    let w = &c[2].1;
+    let start: usize = file.network.tensors[..i]
+        .iter()
+        .map(|t| 4 * t.data.len())
+        .sum();
+    let pos = find_raw_len(w);
+    let raw_at = pos + 4;
+    let zstd = w[pos - 1] == 1;
+    let raw_len = u32::from_le_bytes(w[pos..pos + 4].try_into().unwrap()) as usize;
+    let raw = if zstd {
+        zstd::bulk::decompress(&w[raw_at..], raw_len).unwrap()
+    } else {
+        w[raw_at..].to_vec()
+    };
+    // Flip each byte of the first words in turn: an error or other values.
+    let mut failures = 0;
+    for k in 0..16 {
+        let mut r = raw.clone();
+        r[start + k] ^= 0x5a;
+        let mut c = c.clone();
+        c[2].1.truncate(raw_at);
+        if zstd {
+            c[2].1
+                .extend_from_slice(&zstd::bulk::compress(&r, 3).unwrap());
+        } else {
+            c[2].1.extend_from_slice(&r);
+        }
+        match SconeFile::from_bytes(&assemble(&c)) {
+            Err(e) => {
+                assert_eq!(e.section(), Some("§6.4"), "{e}");
+                failures += 1;
+            }
+            Ok(f) => assert_ne!(f.network.tensors[i], file.network.tensors[i]),
+        }
+    }
+    assert!(failures > 0, "no corruption was caught");
 }

@@ -1,7 +1,8 @@
 //! The `WGHT` chunk (FORMAT.md §6): a tensor table and one payload.
 
 use super::bytes::{Reader, put_ascii};
-use super::quant::{Encoding, dequantise, quantise};
+use super::quant::{CodedTensor, Encoding, code_tensor, decode_tensor, dequantise, quantise};
+use crate::entropy::Geometric;
 use crate::model::{Arch, Network, Tensor};
 use crate::{Error, Limit, Limits, Rule};
 
@@ -31,7 +32,28 @@ pub fn encode(net: &Network, encodings: &[Encoding]) -> Result<Vec<u8>, Error> {
             out.extend_from_slice(&(d as u32).to_le_bytes());
         }
         out.push(enc.code());
-        quantise(t, enc, &mut raw);
+        if let Encoding::Coded { step } = enc {
+            // FORMAT.md §6.4: step, ratio, max and length in the table, the
+            // words in the data.
+            let c = code_tensor(t, step)?;
+            let length = u32::try_from(4 * c.words.len()).map_err(|_| {
+                Error::limit(
+                    Limit::Output,
+                    format!("tensor `{}`'s coded bytes", t.name),
+                    4 * c.words.len() as u64,
+                    u32::MAX as u64,
+                )
+            })?;
+            out.extend_from_slice(&c.step.to_le_bytes());
+            out.extend_from_slice(&c.model.ratio.to_le_bytes());
+            out.extend_from_slice(&c.model.max.to_le_bytes());
+            out.extend_from_slice(&length.to_le_bytes());
+            c.words
+                .iter()
+                .for_each(|w| raw.extend_from_slice(&w.to_le_bytes()));
+        } else {
+            quantise(t, enc, &mut raw);
+        }
     }
     let raw_len = u32::try_from(raw.len()).map_err(|_| {
         Error::limit(
@@ -41,13 +63,20 @@ pub fn encode(net: &Network, encodings: &[Encoding]) -> Result<Vec<u8>, Error> {
             u32::MAX as u64,
         )
     })?;
+    // zstd only where it wins: coded data is already dense.
     let packed = zstd::bulk::compress(&raw, ZSTD_LEVEL).map_err(|e| Error::Io {
         path: None,
         source: e,
     })?;
-    out.push(COMPRESSION_ZSTD);
-    out.extend_from_slice(&raw_len.to_le_bytes());
-    out.extend_from_slice(&packed);
+    if packed.len() < raw.len() {
+        out.push(COMPRESSION_ZSTD);
+        out.extend_from_slice(&raw_len.to_le_bytes());
+        out.extend_from_slice(&packed);
+    } else {
+        out.push(COMPRESSION_NONE);
+        out.extend_from_slice(&raw_len.to_le_bytes());
+        out.extend_from_slice(&raw);
+    }
     Ok(out)
 }
 
@@ -58,6 +87,8 @@ struct Entry {
     values: usize,
     rows: usize,
     bytes: usize,
+    /// A coded tensor's model (FORMAT.md §6.4).
+    model: Option<Geometric>,
 }
 
 pub fn decode(
@@ -91,7 +122,13 @@ pub fn decode(
             ));
         }
         let dims = (0..rank).map(|_| r.u32()).collect::<Result<Vec<_>, _>>()?;
-        let encoding = Encoding::from_code(r.u8()?)?;
+        let mut encoding = Encoding::from_code(r.u8()?)?;
+        let mut coded = None;
+        if let Encoding::Coded { step } = &mut encoding {
+            *step = r.f32()?;
+            let (ratio, max, length) = (r.u16()?, r.u16()?, r.u32()?);
+            coded = Some(coded_entry(&name, *step, ratio, max, length)?);
+        }
         // FORMAT.md §6.2: names and dims in the architecture's order, so no
         // table can claim more values than its architecture holds.
         let shape: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
@@ -115,7 +152,12 @@ pub fn decode(
             ));
         }
         let rows = if rank >= 2 { dims[0] as u64 } else { 1 };
-        let bytes = encoding.stored_bytes(values, rows);
+        let bytes = match coded {
+            Some((_, length)) => length as u64,
+            None => encoding
+                .stored_bytes(values, rows)
+                .expect("a fixed-size encoding"),
+        };
         total_bytes += bytes;
         entries.push(Entry {
             name,
@@ -124,6 +166,7 @@ pub fn decode(
             values: values as usize,
             rows: rows as usize,
             bytes: bytes as usize,
+            model: coded.map(|(m, _)| m),
         });
     }
     let compression = r.u8()?;
@@ -158,7 +201,17 @@ pub fn decode(
     let mut tensors = Vec::with_capacity(count);
     let mut encodings = Vec::with_capacity(count);
     for e in entries {
-        let data = dequantise(&raw[offset..offset + e.bytes], e.encoding, e.values, e.rows);
+        let stored = &raw[offset..offset + e.bytes];
+        let data = match (e.encoding, e.model) {
+            (Encoding::Coded { step }, Some(model)) => {
+                let words = stored
+                    .chunks_exact(4)
+                    .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+                    .collect();
+                decode_tensor(&CodedTensor { step, model, words }, e.values, &e.name)?
+            }
+            _ => dequantise(stored, e.encoding, e.values, e.rows),
+        };
         offset += e.bytes;
         tensors.push(Tensor {
             name: e.name,
@@ -168,6 +221,98 @@ pub fn decode(
         encodings.push(e.encoding);
     }
     Ok((Network::new(arch, tensors)?, encodings))
+}
+
+/// How one tensor is stored (FORMAT.md §6.1): what
+/// [`stored_weights`](super::stored_weights) reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredTensor {
+    pub name: String,
+    pub encoding: Encoding,
+    /// Its number of values.
+    pub values: u64,
+    /// Its stored form's bytes, before `compression`.
+    pub bytes: u64,
+}
+
+/// The `WGHT` chunk's layout: each tensor's stored size, the compression
+/// and the packed size, of a file the decoder accepts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredWeights {
+    pub tensors: Vec<StoredTensor>,
+    /// `none` or `zstd`.
+    pub compression: &'static str,
+    /// Bytes of `data` before compression and of `packed`.
+    pub raw_bytes: u64,
+    pub packed_bytes: u64,
+}
+
+/// Reads the table of a `WGHT` payload.
+pub fn table(payload: &[u8]) -> Result<StoredWeights, Error> {
+    let mut r = Reader::new(payload, "WGHT");
+    let count = r.u16()? as usize;
+    let mut tensors = Vec::with_capacity(count);
+    for _ in 0..count {
+        let name = r.ascii(64, Rule::TensorEntry, "tensor name")?.to_owned();
+        let rank = r.u8()?;
+        let dims = (0..rank).map(|_| r.u32()).collect::<Result<Vec<_>, _>>()?;
+        let mut encoding = Encoding::from_code(r.u8()?)?;
+        let values = dims.iter().map(|&d| d as u64).product::<u64>();
+        let rows = if rank >= 2 { dims[0] as u64 } else { 1 };
+        let bytes = if let Encoding::Coded { step } = &mut encoding {
+            *step = r.f32()?;
+            let (_ratio, _max, length) = (r.u16()?, r.u16()?, r.u32()?);
+            length as u64
+        } else {
+            encoding.stored_bytes(values, rows).unwrap_or(0)
+        };
+        tensors.push(StoredTensor {
+            name,
+            encoding,
+            values,
+            bytes,
+        });
+    }
+    let compression = match r.u8()? {
+        COMPRESSION_NONE => "none",
+        COMPRESSION_ZSTD => "zstd",
+        c => {
+            return Err(Error::format(
+                Rule::Compression,
+                format!("unknown WGHT compression {c}"),
+            ));
+        }
+    };
+    let raw_bytes = r.u32()? as u64;
+    let packed_bytes = r.rest().len() as u64;
+    Ok(StoredWeights {
+        tensors,
+        compression,
+        raw_bytes,
+        packed_bytes,
+    })
+}
+
+/// Checks a coded table entry's fields (FORMAT.md §6.4) and returns its
+/// model and stored length.
+fn coded_entry(
+    name: &str,
+    step: f32,
+    ratio: u16,
+    max: u16,
+    length: u32,
+) -> Result<(Geometric, u32), Error> {
+    let bad = |why: String| Error::format(Rule::Coded, format!("tensor `{name}`: {why}"));
+    if !(step.is_finite() && step > 0.0) {
+        return Err(bad(format!("step {step} is not finite and positive")));
+    }
+    let model = Geometric::new(ratio, max).map_err(bad)?;
+    if !length.is_multiple_of(4) {
+        return Err(bad(format!(
+            "{length} coded bytes are not whole 32-bit words"
+        )));
+    }
+    Ok((model, length))
 }
 
 /// The first four bytes of a Zstandard frame (RFC 8878 §3.1.1).
