@@ -176,6 +176,9 @@ fn image_fit_matches(batch: Batch, iterations: usize, slack: f64) {
     settings.hidden = 64;
     settings.train.iterations = iterations;
     settings.train.batch = batch;
+    // Fixed 8-bit weights: the same file layout on both devices (the
+    // quantisation-aware phase of coded weights runs on the CPU only).
+    settings.rate = None;
     let mut psnr = Vec::new();
     for device in [Device::Cpu, Device::Cuda] {
         settings.device = device;

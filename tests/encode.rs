@@ -32,6 +32,7 @@ fn a_crop_of_a_real_photo_reaches_45_db() {
     settings.train.iterations = 600;
     settings.train.batch = Batch::Full;
     settings.bits = 16;
+    settings.rate = None;
     let enc = encode_image(&img, &settings, &mut |_| {}).unwrap();
     println!("64x64 crop: PSNR {:.2} dB, SSIM {:.4}", enc.psnr, enc.ssim);
     assert!(enc.psnr >= 45.0, "PSNR {:.2} dB", enc.psnr);
@@ -49,6 +50,7 @@ fn eight_bit_weights_cost_little_quality() {
     settings.hidden = 48;
     settings.train.iterations = 300;
     settings.train.batch = Batch::Full;
+    settings.rate = None;
     let mut psnr = Vec::new();
     let mut size = Vec::new();
     for bits in [32, 16, 8] {
@@ -347,4 +349,181 @@ fn encoding_on_a_missing_gpu_fails_cleanly() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert!(out.exists());
+}
+
+/// The crop with the default preset's rate path, shortened: the width
+/// chosen for the rate, 300 steps.
+fn coded(target: scone::encode::RateTarget) -> Settings {
+    let mut settings = Settings::preset(Preset::Default);
+    settings.rate = Some(target);
+    settings.steps_for_rate = false;
+    settings.train.iterations = 300;
+    settings.qat.steps = 60;
+    settings
+}
+
+#[test]
+fn rate_targets_land_within_ten_percent_and_never_above() {
+    use scone::encode::RateTarget::{Bpp, Bytes};
+    let img = load(sample("kodim23-64x64.png")).unwrap();
+    let pixels = (img.width * img.height) as f64;
+    let mut last = (0usize, 0f64);
+    for (target, budget) in [
+        (Bpp(3.0), 3.0 * pixels / 8.0),
+        (Bytes(2500), 2500.0),
+        (Bpp(6.0), 6.0 * pixels / 8.0),
+    ] {
+        let enc = encode_image(&img, &coded(target), &mut |_| {}).unwrap();
+        let n = enc.bytes.len() as f64;
+        println!("{target:?}: {n} bytes of {budget}, PSNR {:.2} dB", enc.psnr);
+        assert!(n <= budget && n >= 0.9 * budget, "{n} bytes for {budget}");
+        // Every tensor but the fixed ones is coded.
+        let file = SconeFile::from_bytes(&enc.bytes).unwrap();
+        assert!(
+            file.encodings
+                .iter()
+                .all(|e| matches!(e, scone::format::Encoding::Coded { .. }))
+        );
+        if n > last.0 as f64 {
+            assert!(
+                enc.psnr > last.1,
+                "more bytes, less PSNR: {enc:?}",
+                enc = enc.psnr
+            );
+        }
+        last = (n as usize, enc.psnr);
+    }
+}
+
+#[test]
+fn a_psnr_target_is_reached_within_a_db() {
+    let img = load(sample("kodim23-64x64.png")).unwrap();
+    for target in [24.0, 27.0] {
+        let enc = encode_image(
+            &img,
+            &coded(scone::encode::RateTarget::Psnr(target)),
+            &mut |_| {},
+        )
+        .unwrap();
+        println!(
+            "{target} dB asked: {:.3} dB, {} bytes",
+            enc.psnr,
+            enc.bytes.len()
+        );
+        assert!(
+            enc.psnr >= target && enc.psnr <= target + 1.0,
+            "{:.3} dB for {target}",
+            enc.psnr
+        );
+    }
+    // Beyond what the network reaches: one clear error.
+    let e = encode_image(
+        &img,
+        &coded(scone::encode::RateTarget::Psnr(90.0)),
+        &mut |_| {},
+    );
+    assert!(
+        matches!(e, Err(scone::Error::Parameter(_))),
+        "{:?}",
+        e.err()
+    );
+}
+
+#[test]
+fn the_quality_ladder_is_monotone_in_rate() {
+    let img = load(sample("kodim23-64x64.png")).unwrap();
+    let sizes: Vec<usize> = [30u8, 60, 90]
+        .into_iter()
+        .map(|q| {
+            let mut s = coded(scone::encode::RateTarget::Quality(q));
+            s.train.iterations = 150;
+            encode_image(&img, &s, &mut |_| {}).unwrap().bytes.len()
+        })
+        .collect();
+    println!("quality 30, 60, 90: {sizes:?} bytes");
+    assert!(sizes[0] < sizes[1] && sizes[1] < sizes[2], "{sizes:?}");
+    assert!((1..=100).all(|q| scone::encode::quality_bpp(q) < scone::encode::quality_bpp(q + 1)));
+}
+
+/// The coded path is deterministic: the same bytes with one and two
+/// threads, the rate search and the quantisation-aware steps included.
+#[test]
+fn coded_files_do_not_depend_on_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample("kodim23-64x64.png");
+    let mut files = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(format!("t{threads}.scone"));
+        let bin = std::env::var_os("SCONE_BIN").unwrap_or(env!("CARGO_BIN_EXE_scone").into());
+        let r = std::process::Command::new(bin)
+            .env("RAYON_NUM_THREADS", threads)
+            .args([
+                "encode",
+                s(&input),
+                "-o",
+                s(&out),
+                "--size",
+                "1.8k",
+                "--iterations",
+                "120",
+                "-q",
+            ])
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        files.push(std::fs::read(&out).unwrap());
+    }
+    assert!(files[0].len() <= 1800, "{} bytes", files[0].len());
+    assert_eq!(files[0], files[1]);
+}
+
+#[test]
+fn rate_options_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.scone");
+    let input = s(&sample("kodim23-64x64.png")).to_string();
+    let clip = s(&sample("bikes-64x48x8.y4m")).to_string();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["encode", &clip, "-o", s(&out), "--bpp", "0.5"],
+            "apply to images",
+        ),
+        (
+            vec!["encode", &input, "-o", s(&out), "--bpp", "0"],
+            "positive",
+        ),
+        (
+            vec![
+                "encode",
+                &input,
+                "-o",
+                s(&out),
+                "--bpp",
+                "0.5",
+                "--bits",
+                "8",
+            ],
+            "--bits",
+        ),
+        (
+            vec!["encode", &input, "-o", s(&out), "--size", "lots"],
+            "size in bytes",
+        ),
+        (
+            vec!["encode", &input, "-o", s(&out), "--size", "100"],
+            "too few",
+        ),
+        (
+            vec!["encode", &input, "-o", s(&out), "--quality", "101"],
+            "101",
+        ),
+        (
+            vec!["encode", &input, "-o", s(&out), "--psnr", "nan"],
+            "PSNR",
+        ),
+    ];
+    for (args, needle) in cases {
+        assert_fails(&scone(&args), needle);
+        assert!(!out.exists(), "{args:?} left an output");
+    }
 }

@@ -402,15 +402,11 @@ fn decoding(o: &Options) {
 fn encoding(o: &Options) {
     let settings = Settings::preset(Preset::Default);
     println!(
-        "\n## Default preset: {} layers × {}, {} steps, {:?}, {} bits",
-        settings.layers,
-        settings.hidden,
-        settings.train.iterations,
-        settings.train.batch,
-        settings.bits
+        "\n## Default preset: {} layers, coded at {:?} (width and steps chosen for the rate)",
+        settings.layers, settings.rate
     );
-    println!("| image | size | encode s | bytes | bpp | PSNR dB | SSIM |");
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!("| image | size | encode s | bytes | bpp | PSNR dB | SSIM | network |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     let (mut t_sum, mut bpp_sum, mut psnr_sum, mut n) = (0.0, 0.0, 0.0, 0.0);
     for name in &o.images {
         let path = o.kodak.join(format!("{name}.png"));
@@ -425,13 +421,16 @@ fn encoding(o: &Options) {
         let enc = encode_image(&img, &settings, &mut |_| {}).expect("encode");
         let secs = start.elapsed().as_secs_f64();
         let bpp = 8.0 * enc.bytes.len() as f64 / (img.width * img.height) as f64;
+        let arch = &enc.file.network.arch;
         println!(
-            "| {name} | {}×{} | {secs:.1} | {} | {bpp:.3} | {:.2} | {:.4} |",
+            "| {name} | {}×{} | {secs:.1} | {} | {bpp:.3} | {:.2} | {:.4} | {} × {} |",
             img.width,
             img.height,
             enc.bytes.len(),
             enc.psnr,
-            enc.ssim
+            enc.ssim,
+            arch.layers,
+            arch.hidden
         );
         t_sum += secs;
         bpp_sum += bpp;
@@ -440,7 +439,7 @@ fn encoding(o: &Options) {
     }
     if n > 0.0 {
         println!(
-            "| mean | | {:.1} | | {:.3} | {:.2} | |",
+            "| mean | | {:.1} | | {:.3} | {:.2} | | |",
             t_sum / n,
             bpp_sum / n,
             psnr_sum / n

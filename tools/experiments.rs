@@ -250,6 +250,7 @@ fn settings(label: &str, o: &Options) -> Settings {
     s.arch = family.to_string();
     s.mask = mask;
     s.bits = 32;
+    s.rate = None;
     s.device = device;
     s.convention = Convention::Endpoints;
     let paper = Arch::paper_image_of(family, 3).expect("a family");
@@ -645,6 +646,7 @@ fn kind_settings(
     s.arch = family.into();
     s.mask = mask;
     s.bits = 32;
+    s.rate = None;
     s.device = o.device;
     s.match_budget = true;
     s.complex_once = true;

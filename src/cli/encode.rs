@@ -5,7 +5,8 @@ use clap::builder::TypedValueParser;
 use indicatif::{ProgressBar, ProgressStyle};
 use scone::Error;
 use scone::encode::{
-    Preset, SdfSettings, Settings, default_omegas, encode_image, encode_sdf, encode_video,
+    Preset, RateTarget, SdfSettings, Settings, default_omegas, encode_image, encode_sdf,
+    encode_video,
 };
 use scone::metrics::mean_std;
 use scone::signal::{Convention, Kind};
@@ -66,9 +67,26 @@ pub struct Args {
     /// Seed of the initialisation and of the batches.
     #[arg(long)]
     seed: Option<u64>,
-    /// Weight precision: 32 (f32), 16 (f16) or 8 (8-bit affine matrices, f16 elsewhere).
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["32", "16", "8"]).map(|s| s.parse::<u8>().unwrap()))]
+    /// Weight precision: 32 (f32), 16 (f16) or 8 (8-bit affine matrices,
+    /// f16 elsewhere), instead of coded weights at a rate.
+    #[arg(long, conflicts_with_all = ["bpp", "size", "psnr", "quality"], value_parser = clap::builder::PossibleValuesParser::new(["32", "16", "8"]).map(|s| s.parse::<u8>().unwrap()))]
     bits: Option<u8>,
+    /// Images: code the weights for this many bits per pixel, the whole
+    /// file counted.
+    #[arg(long, conflicts_with_all = ["size", "psnr", "quality"])]
+    bpp: Option<f64>,
+    /// Images: code the weights for a file of at most this many bytes
+    /// (`20k` = 20,000, `1M` = 1,000,000).
+    #[arg(long, value_parser = parse_size, conflicts_with_all = ["psnr", "quality"])]
+    size: Option<u64>,
+    /// Images: the smallest file of the network `--quality 100` trains
+    /// that decodes to at least this PSNR (dB).
+    #[arg(long, conflicts_with = "quality")]
+    psnr: Option<f64>,
+    /// Images: a point of the quality ladder, 1 to 100 (default 70: 0.8
+    /// bits per pixel; the rate doubles every 20 steps).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
+    quality: Option<u8>,
     /// Sampling convention: `cell-centre` or `endpoints` (FORMAT.md §4.3).
     #[arg(long, value_parser = ["cell-centre", "endpoints"])]
     grid: Option<String>,
@@ -88,6 +106,26 @@ pub struct Args {
     /// No progress bar and no summary.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// A size in bytes: a whole number, or with `k` (thousands) or `M`
+/// (millions), e.g. `20k`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (digits, unit) = match s.strip_suffix(['k', 'K']) {
+        Some(d) => (d, 1_000.0),
+        None => match s.strip_suffix('M') {
+            Some(d) => (d, 1_000_000.0),
+            None => (s, 1.0),
+        },
+    };
+    match digits.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 1.0 && v * unit <= u64::MAX as f64 => {
+            Ok((v * unit).round() as u64)
+        }
+        _ => Err(format!(
+            "`{s}` is not a size in bytes like 20000, 20k or 1.5M"
+        )),
+    }
 }
 
 fn scone_model_names() -> clap::builder::PossibleValuesParser {
@@ -175,6 +213,28 @@ fn settings(args: &Args, kind: Kind) -> Result<Settings, Error> {
     }
     if let Some(bits) = args.bits {
         s.bits = bits;
+        s.rate = None;
+    }
+    let target = match (args.bpp, args.size, args.psnr, args.quality) {
+        (Some(b), ..) => Some(RateTarget::Bpp(b)),
+        (_, Some(n), ..) => Some(RateTarget::Bytes(n)),
+        (_, _, Some(d), _) => Some(RateTarget::Psnr(d)),
+        (.., Some(q)) => Some(RateTarget::Quality(q)),
+        _ => None,
+    };
+    if let Some(target) = target {
+        if kind != Kind::Image {
+            return Err(Error::parameter(
+                "--bpp, --size, --psnr and --quality apply to images; clips and shapes keep their presets",
+            ));
+        }
+        s.rate = Some(target);
+    }
+    if args.width.is_some() || args.depth.is_some() {
+        s.size_for_rate = false;
+    }
+    if args.iterations.is_some() || args.batch.is_some() {
+        s.steps_for_rate = false;
     }
     if let Some(g) = &args.grid {
         s.convention = if g == "endpoints" {
@@ -224,6 +284,7 @@ pub fn run(args: Args) -> Result<(), Error> {
             bar.suspend(|| eprintln!("scone: {note}"));
         }
         loss = r.loss.or(loss);
+        bar.set_length(r.iterations as u64);
         if let Some(loss) = loss.filter(|_| r.step.is_multiple_of(10) || r.step + 1 == r.iterations)
         {
             if kind == Kind::Sdf {
@@ -238,7 +299,12 @@ pub fn run(args: Args) -> Result<(), Error> {
     };
     let (bytes, summary) = match kind {
         Kind::Image => {
-            let img = scone::signal::image::load(&args.input)?;
+            let (img, notes) = scone::signal::image::load_with_notes(&args.input)?;
+            if !args.quiet {
+                for n in notes {
+                    bar.suspend(|| eprintln!("scone: warning: {}: {n}", args.input.display()));
+                }
+            }
             let e = encode_image(&img, &settings, &mut on_step)?;
             let pixels = (img.width * img.height) as f64;
             let summary = format!(

@@ -4,6 +4,7 @@
 //! One file per signal kind: `image.rs`, `video.rs`, `sdf.rs`.
 
 mod image;
+pub mod rate;
 mod sdf;
 mod video;
 
@@ -53,10 +54,66 @@ pub struct Settings {
     /// SCONE's basis frequencies, one per hidden layer.
     pub omegas: Vec<f32>,
     pub train: TrainConfig,
-    /// 32, 16 or 8 (see [`encodings_for_bits`]).
+    /// 32, 16 or 8 (see [`encodings_for_bits`]), when `rate` is `None`.
     pub bits: u8,
+    /// Images: coded weights (FORMAT.md §6.4) at this rate or quality,
+    /// with quantisation-aware training; `None` stores them as `bits`
+    /// says.
+    pub rate: Option<RateTarget>,
+    /// With `rate`, choose the network's width for the rate: the default
+    /// preset does unless the width or depth is given.
+    pub size_for_rate: bool,
+    /// With `rate`, choose the batch and the steps that keep the default
+    /// preset's time for the network (unless `--iterations` or `--batch`
+    /// is given).
+    pub steps_for_rate: bool,
+    /// With `rate`: the quantisation-aware phase that ends training.
+    pub qat: QatSettings,
     pub convention: Convention,
     pub device: Device,
+}
+
+/// What rate an image is coded at.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RateTarget {
+    /// The whole file, every chunk counted, in at most this many bytes.
+    Bytes(u64),
+    /// This many bits per pixel, the whole file counted.
+    Bpp(f64),
+    /// The smallest file whose PSNR (dB) is at least this.
+    Psnr(f64),
+    /// A point of the quality ladder, 1 … 100 ([`quality_bpp`]).
+    Quality(u8),
+}
+
+/// The quality the default preset codes images at.
+pub const DEFAULT_QUALITY: u8 = 70;
+
+/// The rate of quality `q` (1 … 100): 0.2 bits per pixel at 30, doubling
+/// every 20 steps (0.4 at 50, 0.8 at 70, 1.0 at about 76, 1.6 at 90),
+/// so that a higher quality always asks for more bits.
+pub fn quality_bpp(q: u8) -> f64 {
+    0.2 * 2f64.powf((q as f64 - 30.0) / 20.0)
+}
+
+/// The quantisation-aware phase: `steps` Adam steps through the quantiser
+/// at learning rate `lr` (cosine to a hundredth), the rate term weighted
+/// `rate_scale` times the λ of [`rate::lambda`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QatSettings {
+    pub steps: usize,
+    pub lr: f64,
+    pub rate_scale: f64,
+}
+
+impl Default for QatSettings {
+    fn default() -> Self {
+        Self {
+            steps: 300,
+            lr: 1e-4,
+            rate_scale: 1.0,
+        }
+    }
 }
 
 impl Settings {
@@ -80,6 +137,10 @@ impl Settings {
                     seed: 0,
                 },
                 bits: 8,
+                rate: Some(RateTarget::Quality(DEFAULT_QUALITY)),
+                size_for_rate: true,
+                steps_for_rate: true,
+                qat: QatSettings::default(),
                 convention: Convention::CellCentre,
                 device: Device::Cpu,
             },
@@ -95,6 +156,10 @@ impl Settings {
                 omegas: vec![90.0, 60.0, 30.0, 10.0],
                 train: TrainConfig::paper(),
                 bits: 16,
+                rate: None,
+                size_for_rate: false,
+                steps_for_rate: false,
+                qat: QatSettings::default(),
                 // The paper's code samples with `linspace(-1, 1, N)`.
                 convention: Convention::Endpoints,
                 device: Device::Cpu,
@@ -105,6 +170,12 @@ impl Settings {
     /// The settings of `preset` for a signal of `kind`.
     pub fn for_kind(kind: Kind, preset: Preset) -> Self {
         let mut s = Self::preset(preset);
+        if kind != Kind::Image {
+            // Clips and shapes keep their presets' fixed encodings.
+            s.rate = None;
+            s.size_for_rate = false;
+            s.steps_for_rate = false;
+        }
         match (kind, preset) {
             (Kind::Image, _) => {}
             (Kind::Video, Preset::Default) => {
@@ -231,6 +302,17 @@ fn finish<T>(
     measure: impl FnOnce(&SconeFile) -> Result<(T, serde_json::Value), Error>,
 ) -> Result<(SconeFile, Vec<u8>, T), Error> {
     let encodings = encodings_for_bits(&net, settings.bits)?;
+    finish_with(settings, signal, net, encodings, measure)
+}
+
+/// [`finish`] with the encodings given.
+fn finish_with<T>(
+    settings: &Settings,
+    signal: crate::signal::SignalInfo,
+    net: Network,
+    encodings: Vec<Encoding>,
+    measure: impl FnOnce(&SconeFile) -> Result<(T, serde_json::Value), Error>,
+) -> Result<(SconeFile, Vec<u8>, T), Error> {
     let mut file = SconeFile {
         signal,
         network: net,
@@ -258,8 +340,18 @@ fn metadata(s: &Settings, measured: serde_json::Value) -> String {
         "lr_min": s.train.lr_min,
         "batch": batch,
         "seed": s.train.seed,
-        "bits": s.bits,
     });
+    match s.rate {
+        None => meta["bits"] = serde_json::json!(s.bits),
+        Some(target) => {
+            meta["rate"] = match target {
+                RateTarget::Bytes(n) => serde_json::json!({ "bytes": n }),
+                RateTarget::Bpp(b) => serde_json::json!({ "bpp": b }),
+                RateTarget::Psnr(d) => serde_json::json!({ "psnr_db": d }),
+                RateTarget::Quality(q) => serde_json::json!({ "quality": q }),
+            };
+        }
+    }
     if let (Some(m), serde_json::Value::Object(extra)) = (meta.as_object_mut(), measured) {
         m.extend(extra);
     }

@@ -28,8 +28,18 @@ impl Image {
     }
 }
 
-/// Loads a PNG or JPEG (gray, gray+alpha, RGB or RGBA; 8 or 16 bits).
+/// Loads a PNG or JPEG (gray, gray+alpha, RGB or RGBA; 8 or 16 bits), as
+/// [`load_with_notes`] does, without its notes.
 pub fn load(path: impl AsRef<Path>) -> Result<Image, Error> {
+    Ok(load_with_notes(path)?.0)
+}
+
+/// Loads a PNG or JPEG as a user gives it: the EXIF orientation applied (a
+/// phone's portrait photo comes upright), an embedded ICC profile other
+/// than sRGB's converted to sRGB (moxcms) for RGB images; the notes say
+/// what was done or, for a profile that could not be used, that the
+/// samples are taken as they are.
+pub fn load_with_notes(path: impl AsRef<Path>) -> Result<(Image, Vec<String>), Error> {
     let path = path.as_ref();
     let fail = |what: String| Error::Input(format!("{}: {what}", path.display()));
     let len = std::fs::metadata(path)
@@ -50,15 +60,26 @@ pub fn load(path: impl AsRef<Path>) -> Result<Image, Error> {
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(MAX_INPUT_PIXELS * 8);
     reader.limits(limits);
-    let img = reader
-        .decode()
-        .map_err(|e| fail(format!("cannot decode the image: {e}")))?;
-    let (width, height) = (img.width() as usize, img.height() as usize);
-    if (width * height) as u64 > MAX_INPUT_PIXELS {
+    let cannot = |e: image::ImageError| fail(format!("cannot decode the image: {e}"));
+    let mut decoder = reader.into_decoder().map_err(cannot)?;
+    use image::ImageDecoder;
+    let (w, h) = decoder.dimensions();
+    if w as u64 * h as u64 > MAX_INPUT_PIXELS {
         return Err(fail(format!(
-            "{width}x{height} exceeds the input limit of {MAX_INPUT_PIXELS} pixels"
+            "{w}x{h} exceeds the input limit of {MAX_INPUT_PIXELS} pixels"
         )));
     }
+    let mut notes = Vec::new();
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let icc = decoder.icc_profile().ok().flatten();
+    let mut img = image::DynamicImage::from_decoder(decoder).map_err(cannot)?;
+    img.apply_orientation(orientation);
+    if let Some(icc) = icc {
+        to_srgb(&mut img, &icc, &mut notes);
+    }
+    let (width, height) = (img.width() as usize, img.height() as usize);
     use image::DynamicImage as D;
     let scale8 = |v: &[u8]| v.iter().map(|&b| b as f32 / 255.0).collect::<Vec<_>>();
     let scale16 = |v: &[u16]| v.iter().map(|&b| b as f32 / 65535.0).collect::<Vec<_>>();
@@ -73,13 +94,68 @@ pub fn load(path: impl AsRef<Path>) -> Result<Image, Error> {
         D::ImageRgba16(i) => (Layout::Rgba, 16, scale16(i.as_raw())),
         other => return Err(fail(format!("unsupported pixel type {:?}", other.color()))),
     };
-    Ok(Image {
+    let image = Image {
         width,
         height,
         layout,
         bit_depth,
         data,
-    })
+    };
+    Ok((image, notes))
+}
+
+/// Converts an RGB or RGBA image whose ICC profile `icc` is not sRGB's to
+/// sRGB, in place (perceptual intent, moxcms); says in `notes` what it did
+/// or why it left the samples as they are.
+fn to_srgb(img: &mut image::DynamicImage, icc: &[u8], notes: &mut Vec<String>) {
+    use image::DynamicImage as D;
+    use moxcms::{ColorProfile, Layout as L, TransformOptions};
+    let Ok(profile) = ColorProfile::new_from_slice(icc) else {
+        notes.push("its ICC profile cannot be read: the samples are taken as sRGB".into());
+        return;
+    };
+    let srgb = ColorProfile::new_srgb();
+    let close = |a: moxcms::Xyzd, b: moxcms::Xyzd| {
+        (a.x - b.x).abs() < 2e-3 && (a.y - b.y).abs() < 2e-3 && (a.z - b.z).abs() < 2e-3
+    };
+    let same_primaries = close(profile.red_colorant, srgb.red_colorant)
+        && close(profile.green_colorant, srgb.green_colorant)
+        && close(profile.blue_colorant, srgb.blue_colorant);
+    if profile.color_space == moxcms::DataColorSpace::Rgb && same_primaries {
+        return;
+    }
+    let name = profile
+        .description
+        .as_ref()
+        .map(|d| format!("{d:?}"))
+        .unwrap_or_else(|| "unnamed".into());
+    let options = TransformOptions::default();
+    let result = match img {
+        D::ImageRgb8(buf) => profile
+            .create_transform_8bit(L::Rgb, &srgb, L::Rgb, options)
+            .and_then(|t| t.transform(&buf.as_raw().clone(), buf)),
+        D::ImageRgba8(buf) => profile
+            .create_transform_8bit(L::Rgba, &srgb, L::Rgba, options)
+            .and_then(|t| t.transform(&buf.as_raw().clone(), buf)),
+        D::ImageRgb16(buf) => profile
+            .create_transform_16bit(L::Rgb, &srgb, L::Rgb, options)
+            .and_then(|t| t.transform(&buf.as_raw().clone(), buf)),
+        D::ImageRgba16(buf) => profile
+            .create_transform_16bit(L::Rgba, &srgb, L::Rgba, options)
+            .and_then(|t| t.transform(&buf.as_raw().clone(), buf)),
+        _ => {
+            notes.push(format!(
+                "its ICC profile ({name}) is not converted for a gray image: the samples are taken as they are"
+            ));
+            return;
+        }
+    };
+    match result {
+        Ok(()) => notes.push(format!("converted from its ICC profile ({name}) to sRGB")),
+        Err(e) => notes.push(format!(
+            "its ICC profile ({name}) could not be applied ({e}): the samples are taken as sRGB"
+        )),
+    }
 }
 
 /// Quantises a value in [0, 1] to an integer sample of `bit_depth` bits.
@@ -222,6 +298,89 @@ mod tests {
                 assert!((a - b).abs() * max < 0.5, "{a} vs {b}");
             }
         }
+    }
+
+    /// A 3×2 RGB PNG whose pixel (x, y) is (40x, 100y, 7), with an eXIf
+    /// chunk and an ICC profile as given.
+    fn tagged_png(exif: Option<Vec<u8>>, icc: Option<Vec<u8>>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut info = png::Info::with_size(3, 2);
+        info.color_type = png::ColorType::Rgb;
+        info.bit_depth = png::BitDepth::Eight;
+        info.exif_metadata = exif.map(Into::into);
+        info.icc_profile = icc.map(Into::into);
+        let mut w = png::Encoder::with_info(&mut out, info)
+            .unwrap()
+            .write_header()
+            .unwrap();
+        let data: Vec<u8> = (0..2u8)
+            .flat_map(|y| (0..3u8).flat_map(move |x| [40 * x, 100 * y, 7]))
+            .collect();
+        w.write_image_data(&data).unwrap();
+        w.finish().unwrap();
+        out
+    }
+
+    #[test]
+    fn the_exif_orientation_is_applied() {
+        // Big-endian TIFF, one IFD entry: Orientation (0x0112), SHORT, 6
+        // (rotate 90° clockwise to display).
+        let exif = vec![
+            b'M', b'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0,
+            0,
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rotated.png");
+        std::fs::write(&path, tagged_png(Some(exif), None)).unwrap();
+        let (img, notes) = load_with_notes(&path).unwrap();
+        assert!(notes.is_empty(), "{notes:?}");
+        // 3×2 turned a quarter clockwise is 2×3; the top row of what is
+        // shown is the source's left column read from the bottom up.
+        assert_eq!((img.width, img.height), (2, 3));
+        let px = |x: usize, y: usize| {
+            let i = 3 * (y * img.width + x);
+            [img.data[i], img.data[i + 1]].map(|v| (v * 255.0).round() as u8)
+        };
+        assert_eq!(px(0, 0), [0, 100]);
+        assert_eq!(px(1, 0), [0, 0]);
+        assert_eq!(px(0, 2), [80, 100]);
+    }
+
+    #[test]
+    fn an_icc_profile_other_than_srgb_is_converted() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain.png");
+        std::fs::write(&plain, tagged_png(None, None)).unwrap();
+        let (base, notes) = load_with_notes(&plain).unwrap();
+        assert!(notes.is_empty());
+        // sRGB's own profile changes nothing.
+        let srgb = moxcms::ColorProfile::new_srgb().encode().unwrap();
+        let tagged = dir.path().join("srgb.png");
+        std::fs::write(&tagged, tagged_png(None, Some(srgb))).unwrap();
+        let (same, notes) = load_with_notes(&tagged).unwrap();
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(same, base);
+        // Display P3 is wider: converted, and said.
+        let p3 = moxcms::ColorProfile::new_display_p3().encode().unwrap();
+        let wide = dir.path().join("p3.png");
+        std::fs::write(&wide, tagged_png(None, Some(p3))).unwrap();
+        let (converted, notes) = load_with_notes(&wide).unwrap();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("to sRGB"), "{notes:?}");
+        assert_ne!(converted.data, base.data);
+        let diff: f32 = converted
+            .data
+            .iter()
+            .zip(&base.data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(diff > 0.01, "largest change {diff}");
+        // A profile that cannot be read is said, and the samples kept.
+        let junk = dir.path().join("junk.png");
+        std::fs::write(&junk, tagged_png(None, Some(vec![1, 2, 3, 4]))).unwrap();
+        let (kept, notes) = load_with_notes(&junk).unwrap();
+        assert_eq!(kept, base);
+        assert!(notes[0].contains("cannot be read"), "{notes:?}");
     }
 
     #[test]

@@ -16,6 +16,20 @@ pub enum Batch {
     Random(usize),
 }
 
+/// Quantisation-aware training: each tensor's weights rounded to multiples
+/// of its step in the passes (straight through: the gradient at the rounded
+/// weights updates the float ones), and a rate term whose gradient on a
+/// weight w of tensor t is `rate[t] · sign(w)`: λ times the bits one step
+/// of |w| costs under the tensor's model (FORMAT.md §6.4).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quantisation {
+    /// Each tensor's step, in [`crate::model::Arch::tensor_specs`] order;
+    /// `None` leaves a tensor unrounded.
+    pub steps: Vec<Option<f32>>,
+    /// Each tensor's rate gradient per unit of sign.
+    pub rate: Vec<f32>,
+}
+
 /// Hyperparameters of one fit.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {

@@ -5,7 +5,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::autodiff::{CpuTrainBackend, Trainer};
-use super::data::{Batch, TrainConfig, TrainData};
+use super::data::{Batch, Quantisation, TrainConfig, TrainData};
 use super::host;
 use crate::Error;
 use crate::device::Device;
@@ -71,6 +71,44 @@ pub fn fit(
         }
         Device::Cuda => fit_cuda(&init, data, cfg, progress),
     }
+}
+
+/// Whether [`fit_quantised`] trains `arch`: SCONE sin², on the host
+/// engine.
+pub fn trains_quantised(arch: &crate::model::Arch) -> bool {
+    host::supports(arch)
+}
+
+/// [`fit`] through the quantiser ([`Quantisation`]), on the CPU's host
+/// engine: SCONE sin² only (the networks other engines train are coded
+/// after training without this phase).
+pub fn fit_quantised(
+    init: Network,
+    data: &dyn TrainData,
+    cfg: &TrainConfig,
+    quantisation: &Quantisation,
+    progress: &mut dyn FnMut(&StepReport),
+) -> Result<Network, Error> {
+    cfg.validate()?;
+    if !host::supports(&init.arch) {
+        return Err(Error::parameter(format!(
+            "quantisation-aware training runs SCONE sin² networks, not `{}`",
+            init.arch.label()
+        )));
+    }
+    let tensors = init.tensors.len();
+    if quantisation.steps.len() != tensors || quantisation.rate.len() != tensors {
+        return Err(Error::parameter(format!(
+            "quantisation for {} tensors given for a network of {tensors}",
+            quantisation.steps.len()
+        )));
+    }
+    if cfg.iterations == 0 {
+        return Ok(init);
+    }
+    let mut trainer = host::HostTrainer::new(&init);
+    trainer.set_quantisation(Some(quantisation));
+    fit_on(trainer, data, cfg, CPU_LOOP, progress)
 }
 
 /// The most pairs [`fit`] keeps on a GPU to draw random batches from

@@ -60,6 +60,20 @@ pub(crate) struct HostTrainer {
     /// Adam steps taken.
     time: i32,
     work: Workspace,
+    /// Quantisation-aware training, when set: the forward and backward
+    /// passes run on the weights rounded to their steps, and the rate
+    /// term's gradient is added.
+    quant: Option<FlatQuantisation>,
+    /// The rounded weights of the current step.
+    shadow: Vec<f32>,
+}
+
+/// [`super::Quantisation`] per tensor of the flat layout.
+struct FlatQuantisation {
+    /// Each tensor's step; 0 for one left unrounded.
+    steps: Vec<f32>,
+    /// Each tensor's rate gradient per unit of sign: λ · bits per step.
+    rate: Vec<f32>,
 }
 
 /// Activation buffers, sized for the last batch.
@@ -115,7 +129,18 @@ impl HostTrainer {
             v: vec![0.0; len],
             time: 0,
             work: Workspace::default(),
+            quant: None,
+            shadow: Vec::new(),
         }
+    }
+
+    /// Trains through the quantiser from now on (or no longer, with
+    /// `None`): see [`super::Quantisation`].
+    pub fn set_quantisation(&mut self, q: Option<&super::Quantisation>) {
+        self.quant = q.map(|q| FlatQuantisation {
+            steps: q.steps.iter().map(|s| s.unwrap_or(0.0)).collect(),
+            rate: q.rate.clone(),
+        });
     }
 
     /// The current weights as a plain [`Network`].
@@ -139,12 +164,53 @@ impl HostTrainer {
     /// learning rate `lr`. Returns the loss before the update, or an error
     /// (and no update) if it is not finite.
     pub fn step(&mut self, x: &[f32], t: &[f32], lr: f64) -> Result<f32, f32> {
-        let loss = self.loss_and_grads(x, t);
+        let loss = match self.quant.take() {
+            None => self.loss_and_grads(x, t),
+            Some(q) => {
+                let loss = self.quantised_loss_and_grads(x, t, &q);
+                self.quant = Some(q);
+                loss
+            }
+        };
         if !loss.is_finite() {
             return Err(loss);
         }
         self.adam(lr as f32);
         Ok(loss)
+    }
+
+    /// [`Self::loss_and_grads`] through the quantiser: the passes run on
+    /// the weights rounded to multiples of their steps (a straight-through
+    /// estimate: the gradient at the rounded weights updates the float
+    /// ones), then each weight's gradient gains the rate term's,
+    /// λ · bits per step · sign(w).
+    fn quantised_loss_and_grads(&mut self, x: &[f32], t: &[f32], q: &FlatQuantisation) -> f32 {
+        self.shadow.clear();
+        self.shadow.extend_from_slice(&self.params);
+        for (&(start, len), &step) in self.spans.iter().zip(&q.steps) {
+            if step > 0.0 {
+                for v in &mut self.shadow[start..start + len] {
+                    *v = step * (*v / step).round();
+                }
+            }
+        }
+        std::mem::swap(&mut self.params, &mut self.shadow);
+        let loss = self.loss_and_grads(x, t);
+        std::mem::swap(&mut self.params, &mut self.shadow);
+        for (&(start, len), &rate) in self.spans.iter().zip(&q.rate) {
+            if rate != 0.0 {
+                let (g, p) = (
+                    &mut self.grads[start..start + len],
+                    &self.params[start..start + len],
+                );
+                for (g, &p) in g.iter_mut().zip(p) {
+                    if p != 0.0 {
+                        *g += rate * p.signum();
+                    }
+                }
+            }
+        }
+        loss
     }
 
     /// The mean squared error of the network on `(x, t)`; leaves every

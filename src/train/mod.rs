@@ -30,8 +30,8 @@ pub use crate::model::init_network;
 pub use autodiff::BurnEvaluator;
 #[cfg(feature = "cuda")]
 pub use autodiff::cuda_evaluator;
-pub use data::{Batch, GridData, IndexedData, TrainConfig, TrainData};
-pub use fit::{DEVICE_PAIRS, StepReport, fit};
+pub use data::{Batch, GridData, IndexedData, Quantisation, TrainConfig, TrainData};
+pub use fit::{DEVICE_PAIRS, StepReport, fit, fit_quantised, trains_quantised};
 pub use model::NetModel;
 
 #[cfg(test)]

@@ -506,3 +506,95 @@ fn every_family_fits_and_keeps_its_fixed_tensors() {
         }
     }
 }
+
+/// The MSE of `net` with every tensor rounded to multiples of its step.
+fn quantised_mse(net: &crate::model::Network, steps: &[Option<f32>], data: &GridData) -> f32 {
+    let mut q = net.clone();
+    for (t, s) in q.tensors.iter_mut().zip(steps) {
+        if let Some(s) = s {
+            t.data.iter_mut().for_each(|v| *v = s * (*v / s).round());
+        }
+    }
+    let mut out = vec![0f32; data.targets.len()];
+    crate::eval::Evaluator::new(&q)
+        .unwrap()
+        .eval(&data.coords, &mut out)
+        .unwrap();
+    out.iter()
+        .zip(&data.targets)
+        .map(|(p, t)| (p - t) * (p - t))
+        .sum::<f32>()
+        / out.len() as f32
+}
+
+#[test]
+fn training_through_the_quantiser_lowers_the_quantised_loss() {
+    let data = pattern(32);
+    let net = fit(
+        init_network(&small_arch(3), 2),
+        &data,
+        &small_config(),
+        Device::Cpu,
+        &mut |_| {},
+    )
+    .unwrap();
+    // Coarse steps: a twentieth of each tensor's largest magnitude.
+    let steps: Vec<Option<f32>> = net
+        .tensors
+        .iter()
+        .map(|t| Some(t.data.iter().fold(0f32, |m, v| m.max(v.abs())) / 20.0))
+        .collect();
+    let before = quantised_mse(&net, &steps, &data);
+    let cfg = TrainConfig {
+        iterations: 100,
+        lr: 1e-4,
+        lr_min: 1e-6,
+        ..small_config()
+    };
+    let no_rate = Quantisation {
+        steps: steps.clone(),
+        rate: vec![0.0; steps.len()],
+    };
+    let mut reported = Vec::new();
+    let tuned = fit_quantised(net.clone(), &data, &cfg, &no_rate, &mut |r| {
+        reported.push(r.loss.unwrap())
+    })
+    .unwrap();
+    let after = quantised_mse(&tuned, &steps, &data);
+    println!("quantised MSE {before} -> {after}");
+    assert!(after < 0.8 * before, "{before} -> {after}");
+    // The losses reported are those of the rounded weights: the first is
+    // the quantised network's.
+    assert!(
+        (reported[0] - before).abs() < 0.05 * before,
+        "{} vs {before}",
+        reported[0]
+    );
+    // A rate term pulls weights towards zero: smaller magnitudes.
+    let with_rate = Quantisation {
+        steps: steps.clone(),
+        rate: vec![1e-3; steps.len()],
+    };
+    let pulled = fit_quantised(net.clone(), &data, &cfg, &with_rate, &mut |_| {}).unwrap();
+    let l1 = |n: &crate::model::Network| -> f64 {
+        n.tensors
+            .iter()
+            .flat_map(|t| &t.data)
+            .map(|v| v.abs() as f64)
+            .sum()
+    };
+    assert!(
+        l1(&pulled) < l1(&tuned),
+        "{} vs {}",
+        l1(&pulled),
+        l1(&tuned)
+    );
+    // Only SCONE sin² trains this way.
+    let siren = Arch {
+        family: crate::model::Family::Siren { omega0: 30.0 },
+        ..small_arch(3)
+    };
+    assert!(!trains_quantised(&siren));
+    let r = fit_quantised(init_network(&siren, 1), &data, &cfg, &no_rate, &mut |_| {});
+    assert!(matches!(r, Err(Error::Parameter(_))));
+}
