@@ -308,9 +308,10 @@ fn encode_coded(
     })
 }
 
-/// Whether the fit ends through the quantiser: the CPU's host engine trains
-/// SCONE sin² that way; other networks and devices are coded after their
-/// float training.
+/// Whether the fit ends through the quantiser: every network on the CPU
+/// (SCONE sin² on the host engine, the others with burn's autodiff); the
+/// CUDA engine has no such phase, so a network trained there is coded
+/// after its float training.
 fn train_through_quantiser(arch: &Arch, s: &Settings) -> bool {
     s.qat.steps > 0 && s.device == crate::device::Device::Cpu && train::trains_quantised(arch)
 }

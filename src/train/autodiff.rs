@@ -55,6 +55,9 @@ pub(crate) struct Trainer<B: AutodiffBackend> {
     model: Option<NetModel<B>>,
     optim: burn::optim::adaptor::OptimizerAdaptor<burn::optim::Adam, NetModel<B>, B>,
     device: B::Device,
+    /// While training through the quantiser, each tensor's rate gradient
+    /// per unit of sign ([`super::Quantisation::rate`]).
+    rate: Option<Vec<f32>>,
 }
 
 impl<B: AutodiffBackend> Trainer<B> {
@@ -68,7 +71,21 @@ impl<B: AutodiffBackend> Trainer<B> {
             model: Some(NetModel::from_network(init, device)),
             optim,
             device: device.clone(),
+            rate: None,
         }
+    }
+
+    /// Trains through the quantiser from now on (or no longer, with
+    /// `None`), as the host engine does: the passes on the rounded weights
+    /// (straight through), the rate term λ · bits per step · |w| added to
+    /// the loss.
+    pub(crate) fn set_quantisation(&mut self, q: Option<&super::Quantisation>) {
+        let model = self
+            .model
+            .as_mut()
+            .expect("the model is present between steps");
+        model.set_steps(q.map(|q| q.steps.clone()));
+        self.rate = q.map(|q| q.rate.clone());
     }
 
     fn arch(&self) -> &Arch {
@@ -110,6 +127,10 @@ impl<B: AutodiffBackend> Trainer<B> {
         } else {
             None
         };
+        let loss = match &self.rate {
+            Some(rate) => with_rate(&model, loss, rate),
+            None => loss,
+        };
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         self.model = Some(self.optim.step(lr, model, grads));
         Ok(value)
@@ -121,6 +142,24 @@ impl<B: AutodiffBackend> Trainer<B> {
             .valid()
             .to_network()
     }
+}
+
+/// `loss` plus the rate term Σ_t rate_t · Σ|w_t| over the float weights,
+/// whose gradient on w is rate_t · sign(w) (0 at 0), as the host engine
+/// adds it.
+fn with_rate<B: AutodiffBackend>(
+    model: &NetModel<B>,
+    loss: Tensor<B, 1>,
+    rate: &[f32],
+) -> Tensor<B, 1> {
+    model
+        .params
+        .iter()
+        .zip(rate)
+        .filter(|(_, r)| **r != 0.0)
+        .fold(loss, |acc, (p, &r)| {
+            acc.add(p.val().abs().sum().mul_scalar(r))
+        })
 }
 
 /// `b` rows of `(x, y)` drawn uniformly with replacement on their device.
@@ -153,14 +192,32 @@ pub(crate) fn autodiff_loss_and_grads<B: AutodiffBackend>(
     coords: &[f32],
     targets: &[f32],
 ) -> (f32, Vec<(String, Vec<f32>)>) {
+    autodiff_quantised_loss_and_grads::<B>(net, coords, targets, None)
+}
+
+/// [`autodiff_loss_and_grads`], through the quantiser `q` when given (the
+/// loss returned is the MSE of the rounded weights, the gradients those of
+/// the MSE and the rate term).
+#[cfg(any(test, all(feature = "cuda", feature = "benchmarks")))]
+pub(crate) fn autodiff_quantised_loss_and_grads<B: AutodiffBackend>(
+    net: &Network,
+    coords: &[f32],
+    targets: &[f32],
+    q: Option<&super::Quantisation>,
+) -> (f32, Vec<(String, Vec<f32>)>) {
     let device = Default::default();
-    let model = NetModel::<B>::from_network(net, &device);
+    let mut model = NetModel::<B>::from_network(net, &device);
+    model.set_steps(q.map(|q| q.steps.clone()));
     let (d, c) = (net.arch.in_dims, net.arch.out_dims);
     let n = coords.len() / d;
     let x = Tensor::<B, 2>::from_data(TensorData::new(coords.to_vec(), [n, d]), &device);
     let y = Tensor::<B, 2>::from_data(TensorData::new(targets.to_vec(), [n, c]), &device);
     let loss = model.forward(x).sub(y).square().mean();
     let value = loss.clone().into_scalar().elem::<f32>();
+    let loss = match q {
+        Some(q) => with_rate(&model, loss, &q.rate),
+        None => loss,
+    };
     let grads = loss.backward();
     // Fixed tensors have no gradient and are left out.
     let tensors = net

@@ -73,15 +73,16 @@ pub fn fit(
     }
 }
 
-/// Whether [`fit_quantised`] trains `arch`: SCONE sin², on the host
-/// engine.
+/// Whether [`fit_quantised`] trains `arch`: every network, on the CPU.
 pub fn trains_quantised(arch: &crate::model::Arch) -> bool {
-    host::supports(arch)
+    arch.hidden_layers() > 0
 }
 
-/// [`fit`] through the quantiser ([`Quantisation`]), on the CPU's host
-/// engine: SCONE sin² only (the networks other engines train are coded
-/// after training without this phase).
+/// [`fit`] through the quantiser ([`Quantisation`]), on the CPU: SCONE sin²
+/// on the host engine, the other networks with burn's autodiff (the same
+/// straight-through rounding and rate term; a test holds the two
+/// together). The CUDA engine has no such phase: a network trained there
+/// is coded after training.
 pub fn fit_quantised(
     init: Network,
     data: &dyn TrainData,
@@ -90,10 +91,14 @@ pub fn fit_quantised(
     progress: &mut dyn FnMut(&StepReport),
 ) -> Result<Network, Error> {
     cfg.validate()?;
-    if !host::supports(&init.arch) {
+    let arch = &init.arch;
+    if data.in_dims() != arch.in_dims || data.out_dims() != arch.out_dims {
         return Err(Error::parameter(format!(
-            "quantisation-aware training runs SCONE sin² networks, not `{}`",
-            init.arch.label()
+            "the network maps {} coordinates to {} values, the data {} to {}",
+            arch.in_dims,
+            arch.out_dims,
+            data.in_dims(),
+            data.out_dims()
         )));
     }
     let tensors = init.tensors.len();
@@ -106,7 +111,12 @@ pub fn fit_quantised(
     if cfg.iterations == 0 {
         return Ok(init);
     }
-    let mut trainer = host::HostTrainer::new(&init);
+    if host::supports(&init.arch) {
+        let mut trainer = host::HostTrainer::new(&init);
+        trainer.set_quantisation(Some(quantisation));
+        return fit_on(trainer, data, cfg, CPU_LOOP, progress);
+    }
+    let mut trainer = Trainer::<CpuTrainBackend>::new(&init, &Default::default());
     trainer.set_quantisation(Some(quantisation));
     fit_on(trainer, data, cfg, CPU_LOOP, progress)
 }

@@ -22,6 +22,12 @@ pub struct NetModel<B: Backend> {
     arch: Arch,
     #[module(skip)]
     names: Vec<String>,
+    /// Each tensor's quantisation step while training through the
+    /// quantiser ([`super::Quantisation`]): [`NetModel::param`] then gives
+    /// the weights rounded to multiples of their steps, with the gradient
+    /// passed straight through to the float ones.
+    #[module(skip)]
+    steps: Option<Vec<Option<f32>>>,
 }
 
 /// Uploads a plain tensor: `[rows, cols]` as `[cols, rows]`, `[n]` as
@@ -91,7 +97,14 @@ impl<B: Backend> NetModel<B> {
             params,
             arch: net.arch.clone(),
             names: specs.into_iter().map(|s| s.name).collect(),
+            steps: None,
         }
+    }
+
+    /// Rounds each tensor with a step to multiples of it in the passes
+    /// from now on (straight through), or no longer with `None`.
+    pub(crate) fn set_steps(&mut self, steps: Option<Vec<Option<f32>>>) {
+        self.steps = steps;
     }
 
     /// Downloads the weights into a plain [`Network`]; the values are
@@ -121,7 +134,17 @@ impl<B: Backend> NetModel<B> {
             .iter()
             .position(|n| n == name)
             .unwrap_or_else(|| panic!("tensor `{name}` is missing"));
-        self.params[i].val()
+        let w = self.params[i].val();
+        match self.steps.as_ref().and_then(|s| s[i]) {
+            // w + (Δ·round(w/Δ) − w), the bracket without a gradient: the
+            // rounded value forward, the identity backward.
+            Some(step) => {
+                let float = w.clone().detach();
+                let rounded = float.clone().div_scalar(step).round().mul_scalar(step);
+                w.add(rounded.sub(float))
+            }
+            None => w,
+        }
     }
 
     /// `z · W + b` for the map `prefix`, with W and b scaled by `scale`.

@@ -589,12 +589,123 @@ fn training_through_the_quantiser_lowers_the_quantised_loss() {
         l1(&pulled),
         l1(&tuned)
     );
-    // Only SCONE sin² trains this way.
+    // Data of the wrong shape is refused.
+    let r = fit_quantised(net.clone(), &pattern_gray(8), &cfg, &no_rate, &mut |_| {});
+    assert!(matches!(r, Err(Error::Parameter(_))));
+}
+
+/// `pattern`'s first channel alone.
+fn pattern_gray(n: usize) -> GridData {
+    let rgb = pattern(n);
+    let targets = rgb.targets.chunks(3).map(|c| c[0]).collect();
+    GridData::new(rgb.coords, targets, 2, 1).unwrap()
+}
+
+#[test]
+fn autodiff_through_the_quantiser_matches_the_host_engine() {
+    // burn's straight-through rounding and rate term, the engine of every
+    // network but SCONE sin², against the host engine's on a SCONE sin²:
+    // some tensors rounded, some not, rate terms of several sizes.
+    let arch = Arch::scone(2, 3, 4, 32, 30.0, vec![60.0, 30.0, 10.0], Mask::Sin2);
+    let data = pattern(24);
+    let cfg = TrainConfig {
+        iterations: 100,
+        ..small_config()
+    };
+    let net = fit(
+        init_network(&arch, 7),
+        &data,
+        &cfg,
+        Device::Cpu,
+        &mut |_| {},
+    )
+    .unwrap();
+    let q = Quantisation {
+        steps: net
+            .tensors
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let top = t.data.iter().fold(0f32, |m, v| m.max(v.abs()));
+                (i % 3 != 2).then_some(top / 12.0)
+            })
+            .collect(),
+        rate: (0..net.tensors.len())
+            .map(|i| 2e-4 * (i % 4) as f32)
+            .collect(),
+    };
+    let (burn_loss, burn) = super::autodiff::autodiff_quantised_loss_and_grads::<Autodiff<Flex>>(
+        &net,
+        &data.coords,
+        &data.targets,
+        Some(&q),
+    );
+    let mut host = host::HostTrainer::new(&net);
+    host.set_quantisation(Some(&q));
+    let host_loss = host.step(&data.coords, &data.targets, 1e-4).unwrap();
+    // The loss is that of the rounded weights, as the decoder evaluates
+    // them, not the float network's.
+    let rounded = quantised_mse(&net, &q.steps, &data);
+    let (float_loss, _) =
+        autodiff_loss_and_grads::<Autodiff<Flex>>(&net, &data.coords, &data.targets);
+    for (what, l) in [("autodiff", burn_loss), ("host", host_loss)] {
+        assert!(
+            (l - rounded).abs() <= 1e-4 * rounded,
+            "{what}: {l} vs {rounded}"
+        );
+    }
+    assert!(
+        (rounded - float_loss).abs() > 0.05 * float_loss,
+        "{rounded} vs {float_loss}"
+    );
+    for ((name, b), (host_name, h)) in burn.iter().zip(&host.grads()) {
+        assert_eq!(name, host_name);
+        let scale = b.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(scale > 0.0, "{name} has no gradient");
+        for (b, h) in b.iter().zip(h) {
+            assert!(
+                (b - h).abs() <= 1e-4 * scale,
+                "{name}: autodiff {b}, host {h}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_network_trains_through_the_quantiser() {
+    // A SIREN, on burn's engine: its rounded network improves.
+    let data = pattern(24);
     let siren = Arch {
         family: crate::model::Family::Siren { omega0: 30.0 },
         ..small_arch(3)
     };
-    assert!(!trains_quantised(&siren));
-    let r = fit_quantised(init_network(&siren, 1), &data, &cfg, &no_rate, &mut |_| {});
-    assert!(matches!(r, Err(Error::Parameter(_))));
+    assert!(trains_quantised(&siren));
+    let net = fit(
+        init_network(&siren, 1),
+        &data,
+        &small_config(),
+        Device::Cpu,
+        &mut |_| {},
+    )
+    .unwrap();
+    let steps: Vec<Option<f32>> = net
+        .tensors
+        .iter()
+        .map(|t| Some(t.data.iter().fold(0f32, |m, v| m.max(v.abs())) / 20.0))
+        .collect();
+    let before = quantised_mse(&net, &steps, &data);
+    let cfg = TrainConfig {
+        iterations: 150,
+        lr: 2e-4,
+        lr_min: 1e-6,
+        ..small_config()
+    };
+    let q = Quantisation {
+        rate: vec![0.0; steps.len()],
+        steps: steps.clone(),
+    };
+    let tuned = fit_quantised(net, &data, &cfg, &q, &mut |_| {}).unwrap();
+    let after = quantised_mse(&tuned, &steps, &data);
+    println!("SIREN quantised MSE {before} -> {after}");
+    assert!(after < 0.8 * before, "{before} -> {after}");
 }
