@@ -244,7 +244,9 @@ fn bad_encoder_input_fails_with_one_line() {
         (vec!["encode", &input, "-o", s(&out), "--bits", "4"], "4"),
         (vec!["encode", &input, "-o", &input], "over the input"),
     ];
-    for (args, needle) in cases {
+    for (mut args, needle) in cases {
+        // On the CPU: a build with CUDA notes its absence under `auto`.
+        args.extend(["--device", "cpu"]);
         assert_fails(&scone(&args), needle);
         assert!(!out.exists(), "{args:?} left an output");
     }
@@ -522,7 +524,9 @@ fn rate_options_are_checked() {
             "PSNR",
         ),
     ];
-    for (args, needle) in cases {
+    for (mut args, needle) in cases {
+        // On the CPU: a build with CUDA notes its absence under `auto`.
+        args.extend(["--device", "cpu"]);
         assert_fails(&scone(&args), needle);
         assert!(!out.exists(), "{args:?} left an output");
     }
