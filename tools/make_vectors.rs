@@ -744,6 +744,19 @@ fn write_invalid(dir: &Path, valid: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Writes each file to `dir` after checking that the decoder rejects it,
+/// printing the reason.
+fn put_rejected(dir: &Path, files: Vec<(&str, Vec<u8>)>) -> Result<()> {
+    for (name, bytes) in files {
+        let err = SconeFile::from_bytes(&bytes)
+            .err()
+            .ok_or_else(|| format!("{name} is accepted"))?;
+        println!("invalid/{name}: {err}");
+        std::fs::write(dir.join(name), bytes)?;
+    }
+    Ok(())
+}
+
 /// Files breaking the rules of coded tensors (FORMAT.md §6.4), from the
 /// valid `coded-rgb`: its first tensor's table fields or words edited,
 /// the sizes kept consistent so that only the named rule is broken.
@@ -809,14 +822,7 @@ fn write_invalid_coded(dir: &Path, valid: &[u8]) -> Result<()> {
         ("coded-truncated.scone", words(&original[4..])),
     ];
     SconeFile::from_bytes(&words(original))?;
-    for (name, bytes) in files {
-        let err = SconeFile::from_bytes(&bytes)
-            .err()
-            .ok_or_else(|| format!("{name} is accepted"))?;
-        println!("invalid/{name}: {err}");
-        std::fs::write(dir.join(name), bytes)?;
-    }
-    Ok(())
+    put_rejected(dir, files)
 }
 
 /// Where the data of a WGHT payload written by this crate starts (after
@@ -954,14 +960,7 @@ fn write_invalid_kinds(dir: &Path, gray: &[u8], video: &[u8], sdf: &[u8]) -> Res
     for valid in [gray, video, sdf] {
         SconeFile::from_bytes(&join(&split(valid)))?;
     }
-    for (name, bytes) in files {
-        let err = SconeFile::from_bytes(&bytes)
-            .err()
-            .ok_or_else(|| format!("{name} is accepted"))?;
-        println!("invalid/{name}: {err}");
-        std::fs::write(dir.join(name), bytes)?;
-    }
-    Ok(())
+    put_rejected(dir, files)
 }
 
 fn split(bytes: &[u8]) -> Vec<([u8; 4], Vec<u8>)> {

@@ -45,15 +45,7 @@ pub fn fit(
 ) -> Result<Network, Error> {
     cfg.validate()?;
     let arch = &init.arch;
-    if data.in_dims() != arch.in_dims || data.out_dims() != arch.out_dims {
-        return Err(Error::parameter(format!(
-            "the network maps {} coordinates to {} values, the data {} to {}",
-            arch.in_dims,
-            arch.out_dims,
-            data.in_dims(),
-            data.out_dims()
-        )));
-    }
+    check_shapes(arch, data)?;
     if data.pair_count() == Some(0) {
         return Err(Error::parameter("there is nothing to train on"));
     }
@@ -71,6 +63,20 @@ pub fn fit(
         }
         Device::Cuda => fit_cuda(&init, data, cfg, progress),
     }
+}
+
+/// Refuses data whose coordinates or values do not match the network's.
+fn check_shapes(arch: &crate::model::Arch, data: &dyn TrainData) -> Result<(), Error> {
+    if data.in_dims() != arch.in_dims || data.out_dims() != arch.out_dims {
+        return Err(Error::parameter(format!(
+            "the network maps {} coordinates to {} values, the data {} to {}",
+            arch.in_dims,
+            arch.out_dims,
+            data.in_dims(),
+            data.out_dims()
+        )));
+    }
+    Ok(())
 }
 
 /// Whether [`fit_quantised`] trains `arch`: every network, on the CPU.
@@ -92,15 +98,7 @@ pub fn fit_quantised(
 ) -> Result<Network, Error> {
     cfg.validate()?;
     let arch = &init.arch;
-    if data.in_dims() != arch.in_dims || data.out_dims() != arch.out_dims {
-        return Err(Error::parameter(format!(
-            "the network maps {} coordinates to {} values, the data {} to {}",
-            arch.in_dims,
-            arch.out_dims,
-            data.in_dims(),
-            data.out_dims()
-        )));
-    }
+    check_shapes(arch, data)?;
     let tensors = init.tensors.len();
     if quantisation.steps.len() != tensors || quantisation.rate.len() != tensors {
         return Err(Error::parameter(format!(
