@@ -128,6 +128,147 @@ impl Geometric {
     }
 }
 
+/// A [`Geometric`] model's coding table, built once and used for many
+/// symbols of a stream that mixes models (FORMAT.md §6.5).
+#[derive(Clone, Debug)]
+pub struct Table {
+    pub model: Geometric,
+    coder: DefaultContiguousCategoricalEntropyModel,
+    /// f(q) for q = −M … M, for [`ReferenceStream`].
+    frequencies: Vec<u32>,
+}
+
+impl Table {
+    pub fn new(model: Geometric) -> Self {
+        Self {
+            model,
+            coder: model.model(),
+            frequencies: model.frequencies(),
+        }
+    }
+
+    /// Bits the coder spends on `q`: −log₂(f(q) / 2²⁴); infinite outside
+    /// −M … M.
+    pub fn bits(&self, q: i32) -> f64 {
+        let m = self.model.max as i32;
+        if q.abs() > m {
+            return f64::INFINITY;
+        }
+        -(self.frequencies[(q + m) as usize] as f64 / (1u64 << PRECISION) as f64).log2()
+    }
+}
+
+/// Codes each symbol under its own table, so that [`StreamDecoder`] gives
+/// them back in this order when asked with the same tables.
+pub fn encode_mixed(symbols: &[(i32, &Table)]) -> Result<Vec<u32>, String> {
+    if let Some((q, t)) = symbols.iter().find(|(q, t)| q.abs() > t.model.max as i32) {
+        return Err(format!("symbol {q} is outside ±{}", t.model.max));
+    }
+    let mut coder = DefaultAnsCoder::new();
+    coder
+        .encode_symbols_reverse(
+            symbols
+                .iter()
+                .map(|&(q, t)| ((q + t.model.max as i32) as usize, &t.coder)),
+        )
+        .map_err(|e| format!("the coder failed: {e:?}"))?;
+    coder
+        .into_compressed()
+        .map_err(|e| format!("the coder failed: {e:?}"))
+}
+
+/// Decodes a stream symbol by symbol, each under the table the caller
+/// picks from what it decoded before (FORMAT.md §6.5).
+pub struct StreamDecoder {
+    coder: DefaultAnsCoder,
+}
+
+impl StreamDecoder {
+    /// Fails when the last word is zero.
+    pub fn new(words: Vec<u32>) -> Result<Self, String> {
+        Ok(Self {
+            coder: DefaultAnsCoder::from_compressed(words)
+                .map_err(|_| "the coded stream's last word is zero".to_string())?,
+        })
+    }
+
+    pub fn decode(&mut self, table: &Table) -> Result<i32, String> {
+        let index = self
+            .coder
+            .decode_symbol(&table.coder)
+            .map_err(|e| format!("the coded stream does not decode: {e:?}"))?;
+        Ok(index as i32 - table.model.max as i32)
+    }
+
+    /// Fails unless every word was read and the state is back at zero.
+    pub fn finish(self) -> Result<(), String> {
+        let (rest, state) = self.coder.into_raw_parts();
+        if !rest.is_empty() {
+            return Err(format!(
+                "the coded stream holds more than its symbols ({} words left over)",
+                rest.len()
+            ));
+        }
+        if state != 0 {
+            return Err(format!(
+                "the coded stream does not end with its symbols (the coder's state is {state:#x}, not 0)"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// [`StreamDecoder`] written from FORMAT.md §6.4 and §6.5 alone, step by
+/// step, without constriction: its slow twin.
+pub struct ReferenceStream<'a> {
+    words: &'a [u32],
+    pos: usize,
+    s: u64,
+}
+
+impl<'a> ReferenceStream<'a> {
+    pub fn new(words: &'a [u32]) -> Result<Self, String> {
+        let mut pos = words.len();
+        let mut s: u64 = 0;
+        if pos > 0 {
+            if words[pos - 1] == 0 {
+                return Err("the last word is zero".into());
+            }
+            pos -= 1;
+            s = words[pos] as u64;
+            if pos > 0 {
+                pos -= 1;
+                s = (s << 32) | words[pos] as u64;
+            }
+        }
+        Ok(Self { words, pos, s })
+    }
+
+    pub fn decode(&mut self, table: &Table) -> Result<i32, String> {
+        let f = &table.frequencies;
+        let x = self.s & ((1 << PRECISION) - 1);
+        let mut c = 0u64;
+        let mut i = 0;
+        while x >= c + f[i] as u64 {
+            c += f[i] as u64;
+            i += 1;
+        }
+        self.s = (self.s >> PRECISION) * f[i] as u64 + (x - c);
+        if self.s < 1 << 32 && self.pos > 0 {
+            self.pos -= 1;
+            self.s = (self.s << 32) | self.words[self.pos] as u64;
+        }
+        Ok(i as i32 - table.model.max as i32)
+    }
+
+    pub fn finish(self) -> Result<(), String> {
+        if self.pos != 0 || self.s != 0 {
+            return Err("words or state left over".into());
+        }
+        Ok(())
+    }
+}
+
 /// Codes `symbols` (each within −M … M of `model`) into 32-bit words, so
 /// that [`decode`] gives them back in this order.
 pub fn encode(symbols: &[i32], model: &Geometric) -> Result<Vec<u32>, String> {
@@ -178,40 +319,12 @@ pub fn decode(words: &[u32], n: usize, model: &Geometric) -> Result<Vec<i32>, St
 /// FORMAT.md §6.4's decoder, step by step, without constriction: the twin
 /// [`decode`] is tested against.
 pub fn reference_decode(words: &[u32], n: usize, model: &Geometric) -> Result<Vec<i32>, String> {
-    let f = model.frequencies();
-    let mut cdf = vec![0u64; f.len() + 1];
-    for (i, &fi) in f.iter().enumerate() {
-        cdf[i + 1] = cdf[i] + fi as u64;
-    }
-    let mut pos = words.len();
-    let mut s: u64 = 0;
-    if pos > 0 {
-        if words[pos - 1] == 0 {
-            return Err("the last word is zero".into());
-        }
-        pos -= 1;
-        s = words[pos] as u64;
-        if pos > 0 {
-            pos -= 1;
-            s = (s << 32) | words[pos] as u64;
-        }
-    }
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let x = s & ((1 << PRECISION) - 1);
-        let i = (0..f.len())
-            .find(|&i| cdf[i] <= x && x < cdf[i + 1])
-            .expect("the frequencies cover 0 … 2^24");
-        s = (s >> PRECISION) * f[i] as u64 + (x - cdf[i]);
-        if s < 1 << 32 && pos > 0 {
-            pos -= 1;
-            s = (s << 32) | words[pos] as u64;
-        }
-        out.push(i as i32 - model.max as i32);
-    }
-    if pos != 0 || s != 0 {
-        return Err("words or state left over".into());
-    }
+    let table = Table::new(*model);
+    let mut stream = ReferenceStream::new(words)?;
+    let out = (0..n)
+        .map(|_| stream.decode(&table))
+        .collect::<Result<Vec<_>, _>>()?;
+    stream.finish()?;
     Ok(out)
 }
 

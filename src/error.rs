@@ -193,6 +193,10 @@ pub enum Rule {
     /// §6.4: a coded tensor whose step, model or length is out of range,
     /// or whose words do not decode to exactly its values.
     Coded,
+    /// §6.5: a `LATN` chunk whose grid count, residual classes or length
+    /// is out of range, or whose words do not decode to exactly its
+    /// latents within range.
+    Latents,
     /// §7: a `meta` payload that is not UTF-8.
     Meta,
     /// §8: a `DONE` chunk with a payload.
@@ -214,6 +218,7 @@ impl Rule {
             TensorTable | NonFinite => "§6.2",
             Encoding => "§6.3",
             Coded => "§6.4",
+            Latents => "§6.5",
             Meta => "§7",
             Done => "§8",
         }

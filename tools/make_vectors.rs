@@ -16,7 +16,7 @@
 
 use scone::eval::reference::{eval_reference, normalise_outputs, rbm_gate_margin};
 use scone::format::{Encoding, SconeFile};
-use scone::model::{Arch, Family, Mask, init_network};
+use scone::model::{Arch, Family, Mask, Synthesis, init_network};
 use scone::signal::grid::{coordinate, time_coordinate};
 use scone::signal::{Convention, Domain, FrameRate, Kind, Layout, SignalInfo};
 use serde_json::json;
@@ -204,6 +204,62 @@ fn vectors() -> Vec<Vector> {
             decodes: &[[10, 15]],
         },
     ]);
+    // `grid` (FORMAT.md §5.9, §6.5): each synthesis; the most grids on
+    // odd sizes, and the smallest grids (1×1) there are.
+    let grid = |synthesis: Synthesis, levels: usize, w: usize, h: usize, c: usize| Arch {
+        in_dims: 2,
+        out_dims: c,
+        layers: 3,
+        hidden: 12,
+        family: Family::Grid {
+            synthesis,
+            levels,
+            grid_width: w,
+            grid_height: h,
+        },
+    };
+    out.extend([
+        Vector {
+            name: "grid-scone-rgb",
+            arch: grid(
+                Synthesis::Scone {
+                    omega0: 1.0,
+                    omegas: vec![3.0, 2.0],
+                    mask: Mask::Sin2,
+                },
+                7,
+                37,
+                23,
+                3,
+            ),
+            layout: Layout::Rgb,
+            sizes: [37, 23],
+            convention: Convention::CellCentre,
+            value_range: [0.0, 1.0],
+            encodings: &[Coded { step: 1.0 / 64.0 }],
+            decodes: &[[74, 46], [9, 5]],
+        },
+        Vector {
+            name: "grid-siren-rgba-eight-grids",
+            arch: grid(Synthesis::Siren { omega0: 2.0 }, 8, 40, 30, 4),
+            layout: Layout::Rgba,
+            sizes: [40, 30],
+            convention: Convention::Endpoints,
+            value_range: [0.0, 1.0],
+            encodings: &[F32, F16, Coded { step: 1.0 / 100.0 }],
+            decodes: &[[13, 31]],
+        },
+        Vector {
+            name: "grid-relu-gray-smallest",
+            arch: grid(Synthesis::Relu, 2, 1, 1, 1),
+            layout: Layout::Gray,
+            sizes: [1, 1],
+            convention: Convention::CellCentre,
+            value_range: [0.0, 1.0],
+            encodings: &[Coded { step: 1.0 / 50.0 }],
+            decodes: &[[3, 2]],
+        },
+    ]);
     out
 }
 
@@ -276,6 +332,29 @@ fn write_synthetic(
     encodings: &[Encoding],
 ) -> Result<String> {
     let mut network = init_network(arch, seed);
+    let specs = arch.tensor_specs();
+    if matches!(arch.family, Family::Grid { .. }) {
+        // Latents start at zero: draw integers in −7 … 7, with zeros, and
+        // a synthesis that reads them.
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for (s, t) in specs.iter().zip(&mut network.tensors) {
+            if s.latent {
+                t.data
+                    .iter_mut()
+                    .for_each(|v| *v = (next() % 15) as f32 - 7.0);
+            } else if !s.name.starts_with("output.") {
+                t.data
+                    .iter_mut()
+                    .for_each(|v| *v = (next() % 2001) as f32 / 2000.0 - 0.5);
+            }
+        }
+    }
     if arch.mask() == Some(Mask::Sin2) {
         // Random initialisation leaves outputs near zero; widen the output
         // map to U(−2/√H, 2/√H) so the vectors span the value range.
@@ -297,7 +376,6 @@ fn write_synthetic(
     // largest magnitude (a fiftieth of that for the precise tensors, the
     // maps of the coordinates). A coded vector also has one tensor of
     // zeros, whose model has M = 0 and whose stream is empty.
-    let specs = arch.tensor_specs();
     let coded = encodings
         .iter()
         .any(|e| matches!(e, Encoding::Coded { .. }));
@@ -311,6 +389,7 @@ fn write_synthetic(
     }
     let encodings = (0..network.tensors.len())
         .map(|i| match encodings[i % encodings.len()] {
+            _ if specs[i].latent => Encoding::Latent,
             Encoding::Coded { step } => {
                 let t = &network.tensors[i];
                 let top = t.data.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-3);
@@ -493,6 +572,7 @@ fn main() -> Result<()> {
         &std::fs::read(dir.join("rgba-affine8-one-hidden-layer.scone"))?,
     )?;
     write_invalid_coded(&invalid, &std::fs::read(dir.join("coded-rgb.scone"))?)?;
+    write_invalid_grid(&invalid, &std::fs::read(dir.join("grid-scone-rgb.scone"))?)?;
     println!("wrote {} vectors to {}", manifest.len(), dir.display());
     Ok(())
 }
@@ -822,6 +902,44 @@ fn write_invalid_coded(dir: &Path, valid: &[u8]) -> Result<()> {
         ("coded-truncated.scone", words(&original[4..])),
     ];
     SconeFile::from_bytes(&words(original))?;
+    put_rejected(dir, files)
+}
+
+/// Files breaking the rules of `grid` (FORMAT.md §5.9, §6.5), from the
+/// valid `grid-scone-rgb` (chunks SGNL, ARCH, WGHT, LATN, meta, DONE).
+fn write_invalid_grid(dir: &Path, valid: &[u8]) -> Result<()> {
+    let chunks = split(valid);
+    let at = chunks
+        .iter()
+        .position(|c| &c.0 == b"LATN")
+        .ok_or("no LATN")?;
+    let latn = |edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut c = chunks.clone();
+        edit(&mut c[at].1);
+        join(&c)
+    };
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("grid-latn-missing.scone", {
+            let mut c = chunks.clone();
+            c.remove(at);
+            join(&c)
+        }),
+        ("grid-larger-than-image.scone", {
+            // SGNL's width, one less than the finest grid's 37.
+            let mut c = chunks.clone();
+            c[0].1[5..9].copy_from_slice(&36u32.to_le_bytes());
+            join(&c)
+        }),
+        ("grid-latn-levels-differ.scone", latn(&|p| p[0] = 6)),
+        ("grid-latn-classes-zero.scone", latn(&|p| p[9] = 0)),
+        (
+            "grid-latn-truncated.scone",
+            latn(&|p| {
+                // The last word removed, the length kept.
+                p.truncate(p.len() - 4)
+            }),
+        ),
+    ];
     put_rejected(dir, files)
 }
 

@@ -29,7 +29,9 @@ rate asked, encode and decode times and the CPU, and writes an RD plot
 
 `--extra` passes more options to `scone encode` (an ablation's settings,
 another preset); `--label` names those rows in the CSV, so that several
-configurations share one file and are compared in one table.
+configurations share one file and are compared in one table. The latent
+grid family (FORMAT.md §5.9) is `--label grid --extra "--arch grid"`
+(`--extra "--arch grid --preset slow"` for its slow preset).
 
 Compare with the published anchors only on all 24 images: a subset's JPEG
 differs from the 24-image JPEG by most of a dB.

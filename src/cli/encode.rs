@@ -26,7 +26,8 @@ pub struct Args {
     output: Option<PathBuf>,
     /// `default` (about two minutes for 768×512 on two cores) or `paper`
     /// (the paper's 5 × 250 network, 10k full-batch steps).
-    #[arg(long, default_value = "default", value_parser = ["default", "paper"])]
+    /// `slow`: `default` with six times the steps for `--arch grid`.
+    #[arg(long, default_value = "default", value_parser = ["default", "slow", "paper"])]
     preset: String,
     /// Network: `scone`, or a baseline the paper compares it with: `siren`,
     /// `ffn` (random Fourier features + ReLU MLP), `mfn` (GaborNet), `wire`,
@@ -39,6 +40,15 @@ pub struct Args {
     /// `ntanh-l`, `sigmoid-l` or `exp-sq` (-l: with a trainable input scale).
     #[arg(long, default_value = "sin2", value_parser = ["sin2", "sigmoid", "ntanh", "ntanh-l", "sigmoid-l", "exp-sq"])]
     mask: String,
+    /// `--arch grid`: the synthesis network reading the latent grids:
+    /// `relu` (the default: it measured best), `scone` (its masks read the
+    /// latents, its bases the coordinates) or `siren`.
+    #[arg(long, default_value = "relu", value_parser = scone::model::Synthesis::NAMES)]
+    synthesis: String,
+    /// `--arch grid`: the number of latent grids (full resolution, then
+    /// each half the last), 1 to 8.
+    #[arg(long)]
+    levels: Option<usize>,
     /// Training steps.
     #[arg(long)]
     iterations: Option<usize>,
@@ -129,7 +139,7 @@ fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 fn scone_model_names() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(scone::model::FAMILY_NAMES)
+    clap::builder::PossibleValuesParser::new(scone::model::ARCH_NAMES)
 }
 
 /// What kind of signal `path` holds: a folder is a clip of PNG frames,
@@ -156,10 +166,10 @@ pub fn input_kind(path: &std::path::Path) -> Result<Kind, Error> {
 }
 
 fn settings(args: &Args, kind: Kind) -> Result<Settings, Error> {
-    let preset = if args.preset == "paper" {
-        Preset::Paper
-    } else {
-        Preset::Default
+    let preset = match args.preset.as_str() {
+        "paper" => Preset::Paper,
+        "slow" => Preset::Slow,
+        _ => Preset::Default,
     };
     let mut s = Settings::for_kind(kind, preset);
     if let Some(d) = args.depth {
@@ -176,6 +186,29 @@ fn settings(args: &Args, kind: Kind) -> Result<Settings, Error> {
     }
     s.arch = args.arch.clone();
     s.mask = scone::model::Mask::from_name(&args.mask)?;
+    s.synthesis = args.synthesis.clone();
+    if let Some(l) = args.levels {
+        s.levels = l;
+    }
+    if s.arch == "grid" {
+        if kind != Kind::Image {
+            return Err(Error::parameter("--arch grid encodes images"));
+        }
+        let (layers, hidden) = scone::encode::grid::SYNTHESIS_SIZE;
+        if args.depth.is_none() {
+            s.layers = layers;
+            s.omegas = Vec::new();
+        }
+        if args.width.is_none() {
+            s.hidden = hidden;
+        }
+        if let Some(n) = args.iterations {
+            s.grid_train.train.steps = n;
+        }
+        if let Some(lr) = args.lr {
+            s.grid_train.train.lr_synthesis = lr;
+        }
+    }
     if let Some(w) = args.width {
         s.hidden = w;
         s.match_budget = false;
@@ -272,8 +305,17 @@ pub fn run(args: Args) -> Result<(), Error> {
         check_sdf_settings(&sdf)?;
     }
     let mut settings = settings;
-    let (device, note) = super::resolve_device(&args.device)?;
+    let (device, mut note) = super::resolve_device(&args.device)?;
     settings.device = device;
+    if settings.arch == "grid" && device == scone::device::Device::Cuda {
+        if args.device == "cuda" {
+            return Err(Error::parameter(
+                "--arch grid trains on the CPU only (its CUDA training is not built); use --device cpu",
+            ));
+        }
+        settings.device = scone::device::Device::Cpu;
+        note = Some("--arch grid trains on the CPU".into());
+    }
     // Said once training starts, after the input has been read and checked.
     let mut note = note.filter(|_| !args.quiet);
     let bar = progress_bar(args.quiet, settings.train.iterations);

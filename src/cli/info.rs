@@ -85,7 +85,19 @@ pub fn describe(
     for (key, value) in a.hyperparameters() {
         architecture[key] = hyper_json(&value);
     }
+    let grids: Vec<_> = a
+        .tensor_specs()
+        .iter()
+        .filter(|t| t.latent)
+        .map(|t| json!([t.shape[1], t.shape[0]]))
+        .collect();
+    let latents = (!grids.is_empty()).then(|| {
+        let values = a.latent_count();
+        json!({"grids": grids, "values": values, "bytes": stored.latent_bytes,
+               "bits_per_value": 8.0 * stored.latent_bytes as f64 / values.max(1) as f64})
+    });
     json!({
+        "latents": latents,
         "file_bytes": bytes,
         "bits_per_sample_point": 8.0 * bytes as f64 / samples as f64,
         "signal": signal,
@@ -188,6 +200,22 @@ fn print_text(r: &serde_json::Value) {
             t["encoding"].as_str().unwrap_or(""),
             t["bits"],
             t["bits_per_value"].as_f64().unwrap_or(0.0)
+        );
+    }
+    let l = &r["latents"];
+    if !l.is_null() {
+        let sizes: Vec<String> = l["grids"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|g| format!("{}x{}", g[0], g[1]))
+            .collect();
+        println!(
+            "latent grids: {} ({} values), {} bytes coded ({:.3} bits/value)",
+            sizes.join(" "),
+            l["values"],
+            l["bytes"],
+            l["bits_per_value"].as_f64().unwrap_or(0.0)
         );
     }
     if !r["metadata"].is_null() {

@@ -29,7 +29,7 @@ struct Cli {
 enum Command {
     /// Fit a network to an image, a clip or a 3D shape and write a .scone file.
     #[cfg(feature = "train")]
-    Encode(encode::Args),
+    Encode(Box<encode::Args>),
     /// Evaluate a .scone image or clip on a grid of any size and write PNG or y4m.
     Decode(decode::Args),
     /// Extract a mesh from a .scone signed-distance field or a .npy SDF volume.
@@ -68,7 +68,7 @@ pub fn main() -> ExitCode {
     let forceable = matches!(cli.command, Command::Decode(_) | Command::Mesh(_));
     let result = match cli.command {
         #[cfg(feature = "train")]
-        Command::Encode(args) => encode::run(args),
+        Command::Encode(args) => encode::run(*args),
         Command::Decode(args) => decode::run(args),
         Command::Mesh(args) => mesh::run(args),
         Command::Eval(args) => eval::run(args),

@@ -42,6 +42,9 @@ pub fn encode_image(
     settings: &Settings,
     progress: &mut dyn FnMut(&StepReport),
 ) -> Result<Encoded, Error> {
+    if settings.arch == "grid" {
+        return super::grid::encode_grid(img, settings, progress);
+    }
     if let Some(target) = settings.rate {
         return encode_coded(img, settings, target, progress);
     }
@@ -68,7 +71,7 @@ fn grid_data(img: &Image, signal: &SignalInfo, convention: Convention) -> Result
     GridData::new(coords, targets, 2, img.channels())
 }
 
-fn measured(psnr: f64, ssim: f64) -> serde_json::Value {
+pub(super) fn measured(psnr: f64, ssim: f64) -> serde_json::Value {
     serde_json::json!({
         "psnr_db": rounded(psnr, 3),
         "ssim": rounded(ssim, 4),
@@ -152,7 +155,7 @@ fn plan(s: &mut Settings, bits: f64, pixels: usize, channels: usize) -> Result<(
 /// a PSNR target. A quality's budget is for the weights: the file adds the
 /// bytes of the network's smallest file (headers, table, `meta`), so that a
 /// small image never fails at the default quality.
-fn budget(target: RateTarget, pixels: f64) -> Result<Option<u64>, Error> {
+pub(super) fn budget(target: RateTarget, pixels: f64) -> Result<Option<u64>, Error> {
     let bpp = match target {
         RateTarget::Bytes(n) => return Ok(Some(n)),
         RateTarget::Psnr(d) => {

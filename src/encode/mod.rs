@@ -3,6 +3,7 @@
 //!
 //! One file per signal kind: `image.rs`, `video.rs`, `sdf.rs`.
 
+pub mod grid;
 mod image;
 pub mod rate;
 mod sdf;
@@ -27,6 +28,10 @@ pub enum Preset {
     /// The paper's image setting: 5 × 250, ω₀ = 30, ω = [90, 60, 30, 10],
     /// 10k full-batch Adam steps, lr 1e-4 with cosine decay to 1e-6.
     Paper,
+    /// [`Preset::Default`] with six times the steps for `--arch grid`
+    /// (about 15 minutes for 768×512 on two cores); the same as the default
+    /// for the other networks.
+    Slow,
 }
 
 /// Everything that decides what the encoder produces.
@@ -71,6 +76,34 @@ pub struct Settings {
     pub qat: QatSettings,
     pub convention: Convention,
     pub device: Device,
+    /// `grid` (FORMAT.md §5.9): the synthesis network (`relu`, the
+    /// default, `scone` or `siren`).
+    pub synthesis: String,
+    /// `grid`: the number of latent grids.
+    pub levels: usize,
+    /// `grid`: how it trains, and its synthesis's default frequencies.
+    pub grid_train: GridSettings,
+}
+
+/// How a `grid` network trains, and the frequencies its synthesis takes
+/// unless `--omega0` and `--omegas` say otherwise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GridSettings {
+    pub train: crate::train::grid::GridTrainConfig,
+    /// ω₀ of the SCONE synthesis's masks (and of the SIREN synthesis).
+    pub omega0: f32,
+    /// ω of every SCONE synthesis basis.
+    pub omega: f32,
+}
+
+impl Default for GridSettings {
+    fn default() -> Self {
+        Self {
+            train: crate::train::grid::GridTrainConfig::default(),
+            omega0: 1.0,
+            omega: 2.0,
+        }
+    }
 }
 
 /// What rate an image is coded at.
@@ -119,6 +152,12 @@ impl Default for QatSettings {
 impl Settings {
     pub fn preset(preset: Preset) -> Self {
         match preset {
+            Preset::Slow => {
+                let mut s = Self::preset(Preset::Default);
+                s.preset = Preset::Slow;
+                s.grid_train.train.steps *= 6;
+                s
+            }
             Preset::Default => Self {
                 preset,
                 arch: "scone".into(),
@@ -143,6 +182,9 @@ impl Settings {
                 qat: QatSettings::default(),
                 convention: Convention::CellCentre,
                 device: Device::Cpu,
+                synthesis: "relu".into(),
+                levels: 7,
+                grid_train: GridSettings::default(),
             },
             Preset::Paper => Self {
                 preset,
@@ -163,6 +205,9 @@ impl Settings {
                 // The paper's code samples with `linspace(-1, 1, N)`.
                 convention: Convention::Endpoints,
                 device: Device::Cpu,
+                synthesis: "relu".into(),
+                levels: 7,
+                grid_train: GridSettings::default(),
             },
         }
     }
@@ -178,13 +223,13 @@ impl Settings {
         }
         match (kind, preset) {
             (Kind::Image, _) => {}
-            (Kind::Video, Preset::Default) => {
+            (Kind::Video, Preset::Default | Preset::Slow) => {
                 s.hidden = 160;
             }
             // The paper's video setting: the image network, random batches
             // of 262,144 coordinates.
             (Kind::Video, Preset::Paper) => s.train.batch = Batch::Random(262_144),
-            (Kind::Sdf, Preset::Default) => {
+            (Kind::Sdf, Preset::Default | Preset::Slow) => {
                 s.layers = 6;
                 s.hidden = 128;
                 s.omegas = vec![70.0, 60.0, 50.0, 40.0, 30.0];
@@ -283,6 +328,7 @@ pub fn encodings_for_bits(net: &Network, bits: u8) -> Result<Vec<Encoding>, Erro
     let pick = |spec: &crate::model::TensorSpec| {
         let matrix = spec.shape.len() == 2 && spec.shape[1] >= 16;
         match bits {
+            _ if spec.latent => Encoding::Latent,
             32 => Encoding::F32,
             _ if spec.precise => Encoding::F32,
             8 if matrix => Encoding::Affine8,
@@ -341,6 +387,14 @@ fn metadata(s: &Settings, measured: serde_json::Value) -> String {
         "batch": batch,
         "seed": s.train.seed,
     });
+    if s.arch == "grid" {
+        // Whole-image steps, the synthesis's learning rate.
+        let g = &s.grid_train.train;
+        meta["iterations"] = serde_json::json!(g.steps);
+        meta["lr"] = serde_json::json!(g.lr_synthesis);
+        meta["lr_min"] = serde_json::json!(g.lr_synthesis * g.lr_floor);
+        meta["batch"] = serde_json::json!("full");
+    }
     match s.rate {
         None => meta["bits"] = serde_json::json!(s.bits),
         Some(target) => {

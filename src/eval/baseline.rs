@@ -152,7 +152,7 @@ impl Plan {
         let n = arch.hidden_layers();
         let dense = |prefix: String, scale: f32| Dense::of(net, &prefix, scale);
         Some(match &arch.family {
-            Family::Scone { .. } => return None,
+            Family::Scone { .. } | Family::Grid { .. } => return None,
             Family::Siren { omega0 } => Plan::Siren {
                 layers: (0..n)
                     .map(|i| dense(format!("hidden.{i}"), *omega0))

@@ -21,6 +21,7 @@
 
 mod baseline;
 pub mod fastmath;
+pub(crate) mod grid;
 pub mod reference;
 
 pub use reference::eval_reference;
@@ -117,6 +118,8 @@ pub struct Evaluator {
     arch: Arch,
     /// The other families' evaluator; `None` for SCONE.
     plan: Option<baseline::Plan>,
+    /// The `grid` evaluator.
+    grid: Option<grid::GridPlan>,
     /// Activation rows per scratch buffer.
     width: usize,
     hidden: Vec<Hidden>,
@@ -185,6 +188,7 @@ impl Evaluator {
         } = arch.family.clone()
         else {
             return Ok(Evaluator {
+                grid: grid::GridPlan::new(net),
                 plan: baseline::Plan::new(net),
                 width,
                 hidden: Vec::new(),
@@ -227,6 +231,7 @@ impl Evaluator {
         Ok(Evaluator {
             arch,
             plan: None,
+            grid: None,
             width,
             hidden,
             out_w,
@@ -273,6 +278,17 @@ impl Evaluator {
         let (d, od) = (self.arch.in_dims, self.arch.out_dims);
         let n = point_count(&self.arch, coords, out)?;
         if n == 0 {
+            return Ok(());
+        }
+        if let Some(g) = &self.grid {
+            if n <= tile {
+                g.eval_tile(&mut g.scratch(n), coords, out);
+                return Ok(());
+            }
+            coords
+                .par_chunks(tile * d)
+                .zip(out.par_chunks_mut(tile * od))
+                .for_each_init(|| g.scratch(tile), |s, (c, o)| g.eval_tile(s, c, o));
             return Ok(());
         }
         if n <= tile {

@@ -3,7 +3,7 @@
 //! exists to produce conformance vectors and to check the fast
 //! [`Evaluator`](super::Evaluator).
 
-use crate::model::{Family, Network};
+use crate::model::{Family, Network, Synthesis};
 
 /// Evaluates `net` at `coords` (n × in_dims, row-major) and returns the
 /// outputs (n × out_dims, row-major), in `f64` with `f64::sin` and friends.
@@ -157,8 +157,102 @@ fn eval_point(net: &Network, x: &[f64]) -> Vec<f64> {
             let y = complex_linear(net, "output", &re, &im, c, false);
             return y.iter().map(|&(p, _)| p).collect();
         }
+        Family::Grid { synthesis, .. } => {
+            let latents = grid_latents(net, x);
+            match synthesis {
+                Synthesis::Scone {
+                    omega0,
+                    omegas,
+                    mask,
+                } => {
+                    let mut z = latents;
+                    for (i, &omega) in omegas.iter().enumerate() {
+                        let u = linear(net, &format!("hidden.{i}.mask"), &z, h);
+                        let scale = if mask.has_scale() {
+                            vector(format!("hidden.{i}.mask.scale"))
+                        } else {
+                            vec![1.0; h]
+                        };
+                        let basis = linear(net, &format!("hidden.{i}.basis"), x, h);
+                        z = (0..h)
+                            .map(|j| {
+                                let m = mask.eval(scale[j] * (*omega0 as f64 * u[j]));
+                                m * (omega as f64 * basis[j]).sin()
+                            })
+                            .collect();
+                    }
+                    z
+                }
+                Synthesis::Siren { omega0 } => {
+                    let mut z = latents;
+                    z.extend_from_slice(x);
+                    for i in 0..layers {
+                        let a = linear(net, &format!("hidden.{i}"), &z, h);
+                        z = a.iter().map(|v| (*omega0 as f64 * v).sin()).collect();
+                    }
+                    z
+                }
+                Synthesis::Relu => {
+                    let mut z = latents;
+                    z.extend_from_slice(x);
+                    for i in 0..layers {
+                        let a = linear(net, &format!("hidden.{i}"), &z, h);
+                        z = a.iter().map(|v| v.max(0.0)).collect();
+                    }
+                    z
+                }
+            }
+        }
     };
     linear(net, "output", &z, c)
+}
+
+/// Catmull-Rom weights of the four samples around a point a fraction `t`
+/// past the second (FORMAT.md §5.9).
+pub fn catmull_rom(t: f64) -> [f64; 4] {
+    let (t2, t3) = (t * t, t * t * t);
+    [
+        (-t3 + 2.0 * t2 - t) / 2.0,
+        (3.0 * t3 - 5.0 * t2 + 2.0) / 2.0,
+        (-3.0 * t3 + 4.0 * t2 + t) / 2.0,
+        (t3 - t2) / 2.0,
+    ]
+}
+
+/// A `grid` network's latents at point `x` (FORMAT.md §5.9): each grid
+/// k, `latent.{k}`, interpolated with Catmull-Rom's cubic along each
+/// axis, its samples at cell centres and clamped to the edges.
+///
+/// # Panics
+///
+/// If the network is not a `grid` or `x` does not have two coordinates.
+pub fn grid_latents(net: &Network, x: &[f64]) -> Vec<f64> {
+    let Family::Grid { levels, .. } = &net.arch.family else {
+        panic!("grid_latents of a `{}` network", net.arch.name());
+    };
+    assert_eq!(x.len(), 2, "a grid network takes two coordinates");
+    (0..*levels)
+        .map(|k| {
+            let t = net.tensor(&format!("latent.{k}"));
+            let (h, w) = (t.shape[0], t.shape[1]);
+            let u = (x[0] + 1.0) / 2.0 * w as f64 - 0.5;
+            let v = (x[1] + 1.0) / 2.0 * h as f64 - 0.5;
+            let (i, j) = (u.floor(), v.floor());
+            let (wx, wy) = (catmull_rom(u - i), catmull_rom(v - j));
+            let at = |r: f64, c: f64| {
+                let r = r.clamp(0.0, (h - 1) as f64) as usize;
+                let c = c.clamp(0.0, (w - 1) as f64) as usize;
+                t.data[r * w + c] as f64
+            };
+            let mut acc = 0.0;
+            for (b, wyb) in wy.iter().enumerate() {
+                for (a, wxa) in wx.iter().enumerate() {
+                    acc += wyb * wxa * at(j + b as f64 - 1.0, i + a as f64 - 1.0);
+                }
+            }
+            acc
+        })
+        .collect()
 }
 
 /// A SCONE's hidden activations at point `x`, layer by layer: the mask

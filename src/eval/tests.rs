@@ -324,3 +324,64 @@ fn every_family_matches_the_reference() {
         }
     }
 }
+
+#[test]
+fn grid_evaluator_matches_the_reference_for_every_synthesis() {
+    use crate::model::Synthesis;
+    use crate::model::init::grid_test_network;
+    let syntheses = [
+        Synthesis::Scone {
+            omega0: 2.0,
+            omegas: vec![3.0, 1.5],
+            mask: Mask::Sin2,
+        },
+        Synthesis::Scone {
+            omega0: 1.0,
+            omegas: vec![2.0, 2.0],
+            mask: Mask::Sigmoid,
+        },
+        Synthesis::Siren { omega0: 1.5 },
+        Synthesis::Relu,
+    ];
+    for (i, s) in syntheses.into_iter().enumerate() {
+        // Odd sizes: grids of 37×23 down to 1×1.
+        let net = grid_test_network(s, 7, 37, 23, 3, i as u64);
+        // Random points, points beyond the edges, and a 2× pixel grid.
+        let mut coords = random_coords(700, 2, 9 + i as u64);
+        coords.extend([-1.0, -1.0, 1.0, 1.0, -1.2, 0.3, 0.999, -1.0]);
+        coords.extend(crate::signal::grid::image_coords(
+            74,
+            46,
+            0,
+            46,
+            crate::signal::Convention::CellCentre,
+        ));
+        let (err, scale) = compare(&net, &coords, TILE_POINTS);
+        assert!(
+            scale > 0.1,
+            "outputs up to {scale}: the test network is too flat"
+        );
+        assert!(
+            err <= 2e-4 * (1.0 + scale),
+            "synthesis {i}: max error {err:e}"
+        );
+    }
+}
+
+#[test]
+fn grid_latents_interpolate_their_samples_at_cell_centres() {
+    use crate::model::Synthesis;
+    use crate::model::init::grid_test_network;
+    let net = grid_test_network(Synthesis::Relu, 2, 9, 5, 1, 3);
+    let grid0 = &net.tensor("latent.0").data;
+    for r in 0..5 {
+        for c in 0..9 {
+            let x = [
+                (2 * c + 1) as f64 / 9.0 - 1.0,
+                (2 * r + 1) as f64 / 5.0 - 1.0,
+            ];
+            let l = reference::grid_latents(&net, &x);
+            assert!((l[0] - grid0[r * 9 + c] as f64).abs() < 1e-9);
+        }
+    }
+}

@@ -11,6 +11,7 @@ impl ChunkType {
     pub const SGNL: Self = Self(*b"SGNL");
     pub const ARCH: Self = Self(*b"ARCH");
     pub const WGHT: Self = Self(*b"WGHT");
+    pub const LATN: Self = Self(*b"LATN");
     pub const META: Self = Self(*b"meta");
     pub const DONE: Self = Self(*b"DONE");
 }

@@ -7,6 +7,7 @@
 mod arch;
 mod bytes;
 mod chunk;
+pub mod latents;
 mod quant;
 mod sgnl;
 mod weights;
@@ -52,6 +53,12 @@ impl SconeFile {
             ChunkType::WGHT,
             &weights::encode(&self.network, &self.encodings)?,
         )?;
+        if self.network.arch.latent_count() > 0 {
+            w.chunk(
+                ChunkType::LATN,
+                &latents::encode(&self.network.arch, &self.network.tensors)?,
+            )?;
+        }
         if let Some(meta) = &self.metadata {
             w.chunk(ChunkType::META, meta.as_bytes())?;
         }
@@ -79,6 +86,7 @@ impl SconeFile {
         let mut signal = None;
         let mut arch = None;
         let mut network = None;
+        let mut latent = None;
         let mut metadata = None;
         let mut chunks = chunk::Chunks::new(body, 12, limits.max_chunk_bytes);
         let mut first = true;
@@ -105,7 +113,14 @@ impl SconeFile {
                     arch = Some(a);
                 }
                 ChunkType::WGHT if arch.is_some() && network.is_none() => {
-                    network = Some(weights::decode(payload, arch.clone().unwrap(), limits)?);
+                    network = Some(weights::decode(payload, arch.as_ref().unwrap(), limits)?);
+                }
+                ChunkType::LATN
+                    if network.is_some()
+                        && latent.is_none()
+                        && arch.as_ref().unwrap().latent_count() > 0 =>
+                {
+                    latent = Some(latents::decode(payload, arch.as_ref().unwrap(), limits)?);
                 }
                 ChunkType::META => {
                     if payload.len() as u64 > limits.max_meta_bytes as u64 {
@@ -122,8 +137,15 @@ impl SconeFile {
                     metadata = Some(String::from_utf8_lossy(payload).into_owned());
                 }
                 ChunkType::DONE => {
-                    if network.is_none() {
-                        let missing = if arch.is_none() { "ARCH" } else { "WGHT" };
+                    let needs_latents = arch.as_ref().is_some_and(|a| a.latent_count() > 0);
+                    if network.is_none() || (needs_latents && latent.is_none()) {
+                        let missing = if arch.is_none() {
+                            "ARCH"
+                        } else if network.is_none() {
+                            "WGHT"
+                        } else {
+                            "LATN"
+                        };
                         return Err(Error::format(
                             Rule::ChunkOrder,
                             format!("DONE at byte {offset} comes before any `{missing}` chunk"),
@@ -140,7 +162,7 @@ impl SconeFile {
                     }
                     break;
                 }
-                ChunkType::SGNL | ChunkType::ARCH | ChunkType::WGHT => {
+                ChunkType::SGNL | ChunkType::ARCH | ChunkType::WGHT | ChunkType::LATN => {
                     return Err(Error::format(
                         Rule::ChunkOrder,
                         format!("{ty} chunk at byte {offset} is repeated or out of order"),
@@ -156,7 +178,13 @@ impl SconeFile {
             }
         }
         let signal = signal.expect("SGNL is the first chunk");
-        let (network, encodings) = network.expect("DONE comes after WGHT");
+        let (mut tensors, mut encodings) = network.expect("DONE comes after WGHT");
+        let arch = arch.expect("DONE comes after ARCH");
+        for t in latent.unwrap_or_default() {
+            tensors.push(t);
+            encodings.push(Encoding::Latent);
+        }
+        let network = Network::new(arch, tensors)?;
         Ok(Self {
             signal,
             network,
@@ -189,10 +217,18 @@ pub fn stored_weights(bytes: &[u8]) -> Result<StoredWeights, Error> {
     SconeFile::from_bytes(bytes)?;
     let body = parse_header(bytes)?;
     let mut chunks = chunk::Chunks::new(body, 12, u32::MAX);
+    let mut stored = None;
     loop {
         let c = chunks.next_chunk()?;
-        if c.ty == ChunkType::WGHT {
-            return weights::table(c.payload);
+        match c.ty {
+            ChunkType::WGHT => stored = Some(weights::table(c.payload)?),
+            ChunkType::LATN => {
+                if let Some(s) = &mut stored {
+                    s.latent_bytes = c.payload.len() as u64;
+                }
+            }
+            ChunkType::DONE => return Ok(stored.expect("a valid file has WGHT")),
+            _ => {}
         }
     }
 }

@@ -18,6 +18,9 @@ pub enum Encoding {
     /// model (FORMAT.md §6.4): value = step · q. The writer rounds each
     /// value to the nearest multiple of `step` and picks the model.
     Coded { step: f32 },
+    /// A latent grid of `grid`, coded in the `LATN` chunk (FORMAT.md
+    /// §6.5), not in `WGHT`.
+    Latent,
 }
 
 /// The coded form of one tensor (FORMAT.md §6.4): its model and words.
@@ -35,6 +38,7 @@ impl Encoding {
             Encoding::F16 => 1,
             Encoding::Affine8 => 2,
             Encoding::Coded { .. } => 3,
+            Encoding::Latent => u8::MAX,
         }
     }
 
@@ -59,6 +63,7 @@ impl Encoding {
             Encoding::F16 => "f16",
             Encoding::Affine8 => "affine8",
             Encoding::Coded { .. } => "coded",
+            Encoding::Latent => "latent",
         }
     }
 
@@ -69,7 +74,7 @@ impl Encoding {
             Encoding::F32 => Some(4 * values),
             Encoding::F16 => Some(2 * values),
             Encoding::Affine8 => Some(8 * rows + values),
-            Encoding::Coded { .. } => None,
+            Encoding::Coded { .. } | Encoding::Latent => None,
         }
     }
 }
@@ -120,6 +125,7 @@ pub fn decode_tensor(c: &CodedTensor, n: usize, name: &str) -> Result<Vec<f32>, 
 pub fn quantise(t: &Tensor, enc: Encoding, out: &mut Vec<u8>) {
     match enc {
         Encoding::Coded { .. } => unreachable!("coded tensors are coded by code_tensor"),
+        Encoding::Latent => unreachable!("latent grids are coded in LATN"),
         Encoding::F32 => t
             .data
             .iter()
@@ -159,6 +165,7 @@ pub fn quantise(t: &Tensor, enc: Encoding, out: &mut Vec<u8>) {
 pub fn dequantise(data: &[u8], enc: Encoding, n: usize, rows: usize) -> Vec<f32> {
     match enc {
         Encoding::Coded { .. } => unreachable!("coded tensors are read by decode_tensor"),
+        Encoding::Latent => unreachable!("latent grids are read from LATN"),
         Encoding::F32 => data
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes(b.try_into().unwrap()))

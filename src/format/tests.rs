@@ -667,3 +667,188 @@ fn coded_streams_with_extra_or_missing_words_are_refused() {
     }
     assert!(failures > 0, "no corruption was caught");
 }
+
+/// A `grid` file: 29×19 grayscale-alpha image, five grids, coded weights.
+fn grid_sample(synthesis: crate::model::Synthesis) -> SconeFile {
+    let network = crate::model::init::grid_test_network(synthesis, 5, 29, 19, 2, 11);
+    let specs = network.arch.tensor_specs();
+    let encodings = specs
+        .iter()
+        .map(|s| {
+            if s.latent {
+                Encoding::Latent
+            } else {
+                Encoding::Coded { step: 1.0 / 512.0 }
+            }
+        })
+        .collect();
+    SconeFile {
+        signal: SignalInfo {
+            kind: Kind::Image,
+            layout: Layout::GrayAlpha,
+            sizes: vec![29, 19],
+            bit_depth: 8,
+            value_range: [0.0, 1.0],
+            convention: Convention::CellCentre,
+            frame_rate: None,
+            domain: None,
+        },
+        network,
+        encodings,
+        metadata: None,
+    }
+}
+
+fn grid_syntheses() -> Vec<crate::model::Synthesis> {
+    use crate::model::{Mask, Synthesis};
+    vec![
+        Synthesis::Scone {
+            omega0: 1.0,
+            omegas: vec![2.0, 3.0],
+            mask: Mask::Sin2,
+        },
+        Synthesis::Siren { omega0: 2.0 },
+        Synthesis::Relu,
+    ]
+}
+
+#[test]
+fn grid_files_round_trip_with_their_latents_exact() {
+    for s in grid_syntheses() {
+        let file = grid_sample(s);
+        let bytes = file.to_bytes().unwrap();
+        let back = SconeFile::from_bytes(&bytes).unwrap();
+        assert_eq!(back.network.arch, file.network.arch);
+        for (a, b) in back.network.tensors.iter().zip(&file.network.tensors) {
+            assert_eq!(a.name, b.name);
+            if a.name.starts_with("latent.") {
+                assert_eq!(a.data, b.data, "{}", a.name);
+            } else {
+                let err = a
+                    .data
+                    .iter()
+                    .zip(&b.data)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0, f32::max);
+                assert!(err <= 1.0 / 1024.0 + 1e-6, "{}: {err}", a.name);
+            }
+        }
+        assert_eq!(
+            back.to_bytes().unwrap(),
+            bytes,
+            "a decoded file re-encodes to itself"
+        );
+        let ty: Vec<[u8; 4]> = chunks(&bytes).iter().map(|c| c.0).collect();
+        assert_eq!(ty, [*b"SGNL", *b"ARCH", *b"WGHT", *b"LATN", *b"DONE"]);
+    }
+}
+
+#[test]
+fn latent_streams_decode_the_same_with_the_reference_decoder() {
+    for s in grid_syntheses() {
+        let file = grid_sample(s);
+        let bytes = file.to_bytes().unwrap();
+        let latn = chunks(&bytes)
+            .into_iter()
+            .find(|c| &c.0 == b"LATN")
+            .unwrap()
+            .1;
+        let fast = latents::decode(&latn, &file.network.arch, &Limits::default()).unwrap();
+        let slow = latents::reference_decode(&latn, &file.network.arch).unwrap();
+        for (f, s) in fast.iter().zip(&slow) {
+            let f: Vec<i32> = f.data.iter().map(|&v| v as i32).collect();
+            assert_eq!(&f, s);
+        }
+    }
+}
+
+#[test]
+fn hostile_latent_chunks_are_clean_errors() {
+    let file = grid_sample(grid_syntheses().remove(0));
+    let bytes = file.to_bytes().unwrap();
+    let parts = chunks(&bytes);
+    let at = parts.iter().position(|c| &c.0 == b"LATN").unwrap();
+    let latn = parts[at].1.clone();
+    let with = |payload: Vec<u8>| {
+        let mut p = parts.clone();
+        p[at].1 = payload;
+        assemble(&p)
+    };
+    // The first grid's class count sits after `levels` and 8 predictor bytes.
+    let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut p = latn.clone();
+    p[0] = 4;
+    cases.push(("levels differ", p));
+    let mut p = latn.clone();
+    p[9] = 0;
+    cases.push(("no classes", p));
+    let mut p = latn.clone();
+    p[9] = 17;
+    cases.push(("17 classes", p));
+    let mut p = latn.clone();
+    p[10] = 0;
+    p[11] = 0;
+    cases.push(("ratio 0", p));
+    let mut p = latn.clone();
+    p[12] = 0xFF;
+    p[13] = 0xFF;
+    cases.push(("max beyond 32767", p));
+    let mut p = latn.clone();
+    p.push(0);
+    cases.push(("a byte after the words", p));
+    let mut p = latn.clone();
+    p.extend_from_slice(&[1, 0, 0, 0]);
+    cases.push(("a word the length does not count", p));
+    let mut p = latn.clone();
+    p.truncate(p.len() - 4);
+    cases.push(("a truncated stream", p));
+    let mut p = latn.clone();
+    let n = p.len();
+    p[n - 5] ^= 0x40;
+    cases.push(("a changed word", p));
+    for (what, payload) in cases {
+        match SconeFile::from_bytes(&with(payload)) {
+            Ok(_) => panic!("{what}: accepted"),
+            Err(Error::Format(e)) => assert!(
+                matches!(e.rule, Rule::Latents | Rule::PayloadLength),
+                "{what}: {:?} {}",
+                e.rule,
+                e.detail
+            ),
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
+    // LATN missing, repeated, or in a file of another architecture.
+    let mut p = parts.clone();
+    p.remove(at);
+    assert_eq!(rule_of(&assemble(&p)), Rule::ChunkOrder);
+    let mut p = parts.clone();
+    p.insert(at, parts[at].clone());
+    assert_eq!(rule_of(&assemble(&p)), Rule::ChunkOrder);
+    let plain = sample(Encoding::F32).to_bytes().unwrap();
+    let mut p = chunks(&plain);
+    p.insert(3, parts[at].clone());
+    assert_eq!(rule_of(&assemble(&p)), Rule::ChunkOrder);
+    // More latents than the limit allows: refused before decoding.
+    let limits = Limits {
+        max_weight_values: 500,
+        ..Limits::default()
+    };
+    match SconeFile::from_bytes_with_limits(&bytes, &limits) {
+        Err(Error::LimitsExceeded(e)) => assert_eq!(e.limit, Limit::WeightValues),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_grid_larger_than_its_image_is_refused() {
+    let file = grid_sample(crate::model::Synthesis::Relu);
+    let bytes = file.to_bytes().unwrap();
+    let mut parts = chunks(&bytes);
+    // SGNL's width (byte 5 of its payload) shrinks below the grid's 29.
+    parts[0].1[5..9].copy_from_slice(&28u32.to_le_bytes());
+    assert_eq!(rule_of(&assemble(&parts)), Rule::ArchDims);
+    let mut parts = chunks(&bytes);
+    parts[0].1[0] = 1; // a video
+    assert!(SconeFile::from_bytes(&assemble(&parts)).is_err());
+}

@@ -22,10 +22,26 @@ pub fn encode(net: &Network, encodings: &[Encoding]) -> Result<Vec<u8>, Error> {
             net.tensors.len()
         )));
     }
+    // FORMAT.md §6.2: the latent grids of `grid` are in `LATN`, not here.
+    let specs = net.arch.tensor_specs();
+    let stored: Vec<(&Tensor, Encoding)> = net
+        .tensors
+        .iter()
+        .zip(encodings)
+        .zip(&specs)
+        .filter(|(_, s)| !s.latent)
+        .map(|((t, &e), _)| (t, e))
+        .collect();
     let mut out = Vec::new();
-    out.extend_from_slice(&(net.tensors.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(stored.len() as u16).to_le_bytes());
     let mut raw = Vec::new();
-    for (t, &enc) in net.tensors.iter().zip(encodings) {
+    for (t, enc) in stored {
+        if enc == Encoding::Latent {
+            return Err(Error::parameter(format!(
+                "tensor `{}` is not a latent grid and cannot be stored as one",
+                t.name
+            )));
+        }
         put_ascii(&mut out, &t.name);
         out.push(t.shape.len() as u8);
         for &d in &t.shape {
@@ -91,14 +107,20 @@ struct Entry {
     model: Option<Geometric>,
 }
 
+/// The tensors of a `WGHT` payload (every tensor of `arch` but the latent
+/// grids), checked against `arch` and finite, with their encodings.
 pub fn decode(
     payload: &[u8],
-    arch: Arch,
+    arch: &Arch,
     limits: &Limits,
-) -> Result<(Network, Vec<Encoding>), Error> {
+) -> Result<(Vec<Tensor>, Vec<Encoding>), Error> {
     let mut r = Reader::new(payload, "WGHT");
     let count = r.u16()? as usize;
-    let specs = arch.tensor_specs();
+    let specs: Vec<_> = arch
+        .tensor_specs()
+        .into_iter()
+        .filter(|s| !s.latent)
+        .collect();
     if count != specs.len() {
         return Err(Error::format(
             Rule::TensorTable,
@@ -213,6 +235,12 @@ pub fn decode(
             _ => dequantise(stored, e.encoding, e.values, e.rows),
         };
         offset += e.bytes;
+        if let Some(v) = data.iter().find(|v| !v.is_finite()) {
+            return Err(Error::format(
+                Rule::NonFinite,
+                format!("tensor `{}` holds a non-finite value {v}", e.name),
+            ));
+        }
         tensors.push(Tensor {
             name: e.name,
             shape: e.shape,
@@ -220,7 +248,7 @@ pub fn decode(
         });
         encodings.push(e.encoding);
     }
-    Ok((Network::new(arch, tensors)?, encodings))
+    Ok((tensors, encodings))
 }
 
 /// How one tensor is stored (FORMAT.md §6.1): what
@@ -245,6 +273,8 @@ pub struct StoredWeights {
     /// Bytes of `data` before compression and of `packed`.
     pub raw_bytes: u64,
     pub packed_bytes: u64,
+    /// Bytes of the `LATN` payload (FORMAT.md §6.5); 0 without one.
+    pub latent_bytes: u64,
 }
 
 /// Reads the table of a `WGHT` payload.
@@ -290,6 +320,7 @@ pub fn table(payload: &[u8]) -> Result<StoredWeights, Error> {
         compression,
         raw_bytes,
         packed_bytes,
+        latent_bytes: 0,
     })
 }
 

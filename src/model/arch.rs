@@ -18,6 +18,54 @@ pub const MAX_LAYERS: usize = 32;
 pub const MAX_HIDDEN: usize = 4096;
 /// Largest number of random Fourier frequencies of `ffn` (FORMAT.md §5.5).
 pub const MAX_FREQUENCIES: usize = 2048;
+/// Largest number of latent grids of `grid` (FORMAT.md §5.9).
+pub const MAX_LEVELS: usize = 8;
+/// Largest side of a `grid` architecture's finest latent grid (FORMAT.md
+/// §5.9), the largest size `SGNL` allows.
+pub const MAX_GRID_SIDE: usize = 1 << 20;
+
+/// The synthesis network of a `grid` architecture (FORMAT.md §5.9): what
+/// turns the interpolated latents (and the coordinates) into outputs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Synthesis {
+    /// SCONE layers whose first masks read the latents while the bases
+    /// take the coordinates.
+    Scone {
+        /// ω₀, the mask frequency.
+        omega0: f32,
+        /// ω₁ … ω_{L−1}, the basis frequency of each hidden layer.
+        omegas: Vec<f32>,
+        /// The mask activation σ.
+        mask: Mask,
+    },
+    /// Sine layers of the latents and the coordinates.
+    Siren {
+        /// ω₀ of every layer.
+        omega0: f32,
+    },
+    /// ReLU layers of the latents and the coordinates.
+    Relu,
+}
+
+impl Synthesis {
+    /// Every synthesis name, as the `synthesis` key stores it.
+    pub const NAMES: [&'static str; 3] = ["scone", "siren", "relu"];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Synthesis::Scone { .. } => "scone",
+            Synthesis::Siren { .. } => "siren",
+            Synthesis::Relu => "relu",
+        }
+    }
+}
+
+/// The size of latent grid `k` of a `grid` architecture whose finest grid
+/// is `width` × `height`: each side halved k times, rounded up
+/// (FORMAT.md §5.9).
+pub fn level_size(width: usize, height: usize, k: usize) -> (usize, usize) {
+    (width.div_ceil(1 << k), height.div_ceil(1 << k))
+}
 
 /// The mask activation σ of a SCONE layer (FORMAT.md §5.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,6 +183,17 @@ pub enum Family {
         /// s₀, the wavelet spread.
         s0: f32,
     },
+    /// Multi-resolution latent grids, interpolated at each coordinate and
+    /// fed to a small synthesis network (§5.9); images only.
+    Grid {
+        synthesis: Synthesis,
+        /// G, the number of latent grids, 1 … [`MAX_LEVELS`].
+        levels: usize,
+        /// Width of the finest grid (grid 0).
+        grid_width: usize,
+        /// Height of the finest grid.
+        grid_height: usize,
+    },
 }
 
 /// A hyperparameter value as stored in the `ARCH` chunk (FORMAT.md §5.1).
@@ -172,10 +231,16 @@ pub struct TensorSpec {
     /// Multiplied by a large frequency before a sine of the input: stored
     /// as `f32` whatever the precision asked for (FORMAT.md §6.3).
     pub precise: bool,
+    /// A latent grid of `grid` (`latent.{k}`), stored in the `LATN` chunk
+    /// (FORMAT.md §6.5) rather than in `WGHT`.
+    pub latent: bool,
 }
 
-/// The architecture names, in the order experiments list them.
+/// The coordinate networks' names, in the order experiments list them.
 pub const FAMILY_NAMES: [&str; 6] = ["scone", "rbm", "siren", "ffn", "mfn", "wire"];
+/// Every architecture name FORMAT.md §5.1 allows: the coordinate networks
+/// and `grid`.
+pub const ARCH_NAMES: [&str; 7] = ["scone", "rbm", "siren", "ffn", "mfn", "wire", "grid"];
 
 impl Arch {
     /// A SCONE architecture.
@@ -244,6 +309,7 @@ impl Arch {
             Family::Scone { mask, .. } if *mask != Mask::Sin2 => {
                 format!("scone-{}", mask.name())
             }
+            Family::Grid { synthesis, .. } => format!("grid-{}", synthesis.name()),
             f => f.name().to_owned(),
         }
     }
@@ -259,6 +325,22 @@ impl Arch {
             Family::Scone { mask, .. } => Some(*mask),
             _ => None,
         }
+    }
+
+    /// SCONE's basis frequencies: one per hidden layer (FORMAT.md §5.2).
+    fn check_omegas(&self, omegas: &[f32]) -> Result<(), Error> {
+        if omegas.len() != self.layers - 1 {
+            return Err(Error::format(
+                Rule::HyperValue,
+                format!(
+                    "{} layers need {} basis omegas, found {}",
+                    self.layers,
+                    self.layers - 1,
+                    omegas.len()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Checks every hyperparameter against FORMAT.md §5.
@@ -292,14 +374,7 @@ impl Arch {
         let finite = |values: &[f32]| values.iter().all(|v| v.is_finite());
         let ok = match &self.family {
             Family::Scone { omega0, omegas, .. } => {
-                if omegas.len() != self.layers - 1 {
-                    return bad(format!(
-                        "{} layers need {} basis omegas, found {}",
-                        self.layers,
-                        self.layers - 1,
-                        omegas.len()
-                    ));
-                }
+                self.check_omegas(omegas)?;
                 finite(&[*omega0]) && finite(omegas)
             }
             Family::Rbm { omega0, mask_omega } => finite(&[*omega0, *mask_omega]),
@@ -319,6 +394,37 @@ impl Arch {
                 weight_scale,
             } => finite(&[*input_scale, *alpha, *beta, *weight_scale]),
             Family::Wire { omega0, s0 } => finite(&[*omega0, *s0]),
+            Family::Grid {
+                synthesis,
+                levels,
+                grid_width,
+                grid_height,
+            } => {
+                if self.in_dims != 2 {
+                    return dims(format!(
+                        "`grid` takes 2 input coordinates, not {}",
+                        self.in_dims
+                    ));
+                }
+                if !(1..=MAX_LEVELS).contains(levels) {
+                    return bad(format!(
+                        "{levels} latent grids are outside 1..={MAX_LEVELS}"
+                    ));
+                }
+                for (side, v) in [("grid_width", grid_width), ("grid_height", grid_height)] {
+                    if !(1..=MAX_GRID_SIDE).contains(v) {
+                        return bad(format!("{side} {v} is outside 1..={MAX_GRID_SIDE}"));
+                    }
+                }
+                match synthesis {
+                    Synthesis::Scone { omega0, omegas, .. } => {
+                        self.check_omegas(omegas)?;
+                        finite(&[*omega0]) && finite(omegas)
+                    }
+                    Synthesis::Siren { omega0 } => finite(&[*omega0]),
+                    Synthesis::Relu => true,
+                }
+            }
         };
         if !ok {
             return bad(format!(
@@ -340,6 +446,7 @@ impl Arch {
                 shape,
                 fixed,
                 precise,
+                latent: false,
             })
         };
         let input = |i: usize| if i == 0 { d } else { h };
@@ -418,14 +525,71 @@ impl Arch {
                 add("output.bias".into(), vec![c], false, false);
                 return specs;
             }
+            Family::Grid {
+                synthesis, levels, ..
+            } => {
+                let g = *levels;
+                for i in 0..self.hidden_layers() {
+                    match synthesis {
+                        Synthesis::Scone { mask, .. } => {
+                            let fan_in = if i == 0 { g } else { h };
+                            add(
+                                format!("hidden.{i}.mask.weight"),
+                                vec![h, fan_in],
+                                false,
+                                false,
+                            );
+                            add(format!("hidden.{i}.mask.bias"), vec![h], false, false);
+                            if mask.has_scale() {
+                                add(format!("hidden.{i}.mask.scale"), vec![h], false, false);
+                            }
+                            add(format!("hidden.{i}.basis.weight"), vec![h, d], false, true);
+                            add(format!("hidden.{i}.basis.bias"), vec![h], false, true);
+                        }
+                        Synthesis::Siren { .. } | Synthesis::Relu => {
+                            let fan_in = if i == 0 { g + d } else { h };
+                            add(format!("hidden.{i}.weight"), vec![h, fan_in], false, false);
+                            add(format!("hidden.{i}.bias"), vec![h], false, false);
+                        }
+                    }
+                }
+            }
         }
         add("output.weight".into(), vec![c, h], false, false);
         add("output.bias".into(), vec![c], false, false);
+        if let Family::Grid {
+            levels,
+            grid_width,
+            grid_height,
+            ..
+        } = &self.family
+        {
+            for k in 0..*levels {
+                let (w, hh) = level_size(*grid_width, *grid_height, k);
+                specs.push(TensorSpec {
+                    name: format!("latent.{k}"),
+                    shape: vec![hh, w],
+                    fixed: false,
+                    precise: false,
+                    latent: true,
+                });
+            }
+        }
         specs
     }
 
+    /// The latent grids' total number of values (0 for a family without).
+    pub fn latent_count(&self) -> usize {
+        self.tensor_specs()
+            .iter()
+            .filter(|s| s.latent)
+            .map(|s| s.shape.iter().product::<usize>())
+            .sum()
+    }
+
     /// Multiply-accumulates per evaluated coordinate (all matrix products;
-    /// a complex one counts four).
+    /// a complex one counts four; `grid`'s interpolation counts 16 per
+    /// grid).
     pub fn macs_per_point(&self) -> usize {
         let scale = |s: &TensorSpec| {
             if matches!(self.family, Family::Wire { .. }) && s.name.contains(".weight.") {
@@ -434,11 +598,17 @@ impl Arch {
                 1
             }
         };
-        self.tensor_specs()
-            .iter()
-            .filter(|s| s.shape.len() == 2)
-            .map(|s| s.shape[0] * s.shape[1] * scale(s))
-            .sum()
+        let interpolation = match &self.family {
+            Family::Grid { levels, .. } => 16 * levels,
+            _ => 0,
+        };
+        interpolation
+            + self
+                .tensor_specs()
+                .iter()
+                .filter(|s| s.shape.len() == 2 && !s.latent)
+                .map(|s| s.shape[0] * s.shape[1] * scale(s))
+                .sum::<usize>()
     }
 
     /// Number of stored parameters (real numbers), fixed ones included.
@@ -541,6 +711,30 @@ impl Arch {
                 p.push(("omega0", F32(*omega0)));
                 p.push(("s0", F32(*s0)));
             }
+            Family::Grid {
+                synthesis,
+                levels,
+                grid_width,
+                grid_height,
+            } => {
+                p.push(("synthesis", Str(synthesis.name().into())));
+                p.push(("levels", U32(*levels as u32)));
+                p.push(("grid_width", U32(*grid_width as u32)));
+                p.push(("grid_height", U32(*grid_height as u32)));
+                match synthesis {
+                    Synthesis::Scone {
+                        omega0,
+                        omegas,
+                        mask,
+                    } => {
+                        p.push(("omega0", F32(*omega0)));
+                        p.push(("omegas", F32s(omegas.clone())));
+                        p.push(("mask", Str(mask.name().into())));
+                    }
+                    Synthesis::Siren { omega0 } => p.push(("omega0", F32(*omega0))),
+                    Synthesis::Relu => {}
+                }
+            }
         }
         p
     }
@@ -554,7 +748,7 @@ impl Arch {
         out_dims: usize,
         take: &mut dyn FnMut(&str) -> Result<HyperValue, Error>,
     ) -> Result<Self, Error> {
-        if !FAMILY_NAMES.contains(&name) {
+        if !ARCH_NAMES.contains(&name) {
             return Err(Error::format(
                 Rule::ArchName,
                 format!("unknown architecture `{name}`"),
@@ -579,23 +773,61 @@ impl Arch {
                 _ => Err(wrong(key)),
             }
         }
+        fn str_of(take: Take, key: &str) -> Result<String, Error> {
+            match take(key)? {
+                HyperValue::Str(v) => Ok(v),
+                _ => Err(wrong(key)),
+            }
+        }
+        fn scone_of(take: Take) -> Result<(f32, Vec<f32>, Mask), Error> {
+            let omega0 = f32_of(take, "omega0")?;
+            let omegas = match take("omegas")? {
+                HyperValue::F32s(v) => v,
+                _ => return Err(wrong("omegas")),
+            };
+            let mask = Mask::from_name(&str_of(take, "mask")?)?;
+            Ok((omega0, omegas, mask))
+        }
         let layers = u32_of(take, "layers")?;
         let hidden = u32_of(take, "hidden")?;
         let family = match name {
             "scone" => {
-                let omega0 = f32_of(take, "omega0")?;
-                let omegas = match take("omegas")? {
-                    HyperValue::F32s(v) => v,
-                    _ => return Err(wrong("omegas")),
-                };
-                let mask = match take("mask")? {
-                    HyperValue::Str(s) => Mask::from_name(&s)?,
-                    _ => return Err(wrong("mask")),
-                };
+                let (omega0, omegas, mask) = scone_of(take)?;
                 Family::Scone {
                     omega0,
                     omegas,
                     mask,
+                }
+            }
+            "grid" => {
+                let synthesis = match str_of(take, "synthesis")?.as_str() {
+                    "scone" => {
+                        let (omega0, omegas, mask) = scone_of(take)?;
+                        Synthesis::Scone {
+                            omega0,
+                            omegas,
+                            mask,
+                        }
+                    }
+                    "siren" => Synthesis::Siren {
+                        omega0: f32_of(take, "omega0")?,
+                    },
+                    "relu" => Synthesis::Relu,
+                    other => {
+                        return Err(Error::format(
+                            Rule::HyperValue,
+                            format!(
+                                "unknown synthesis `{other}` (one of {})",
+                                Synthesis::NAMES.join(", ")
+                            ),
+                        ));
+                    }
+                };
+                Family::Grid {
+                    synthesis,
+                    levels: u32_of(take, "levels")?,
+                    grid_width: u32_of(take, "grid_width")?,
+                    grid_height: u32_of(take, "grid_height")?,
                 }
             }
             "rbm" => Family::Rbm {
@@ -651,6 +883,7 @@ impl Family {
             Family::Ffn { .. } => "ffn",
             Family::Mfn { .. } => "mfn",
             Family::Wire { .. } => "wire",
+            Family::Grid { .. } => "grid",
         }
     }
 
@@ -684,10 +917,20 @@ impl Family {
                 omega0: 20.0,
                 s0: 20.0,
             },
+            "grid" => Family::Grid {
+                synthesis: Synthesis::Scone {
+                    omega0: 1.0,
+                    omegas: vec![1.0; layers.saturating_sub(1)],
+                    mask: Mask::Sin2,
+                },
+                levels: 7,
+                grid_width: 1,
+                grid_height: 1,
+            },
             other => {
                 return Err(Error::parameter(format!(
                     "unknown architecture `{other}` (one of {})",
-                    FAMILY_NAMES.join(", ")
+                    ARCH_NAMES.join(", ")
                 )));
             }
         })

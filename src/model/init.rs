@@ -2,7 +2,7 @@
 //! backend starts from the same weights for a given seed. Each family
 //! follows its own paper.
 
-use super::{Arch, Family, Network, Tensor};
+use super::{Arch, Family, Network, Synthesis, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Gamma, Normal};
@@ -129,6 +129,25 @@ pub fn init_network(arch: &Arch, seed: u64) -> Network {
                 }
             }
             Family::Wire { .. } => uniform(&mut rng, torch_default(name)),
+            // Latents start at zero, as in Cool-chic; the synthesis by its
+            // kind's scheme, its first map reading latents of a few units.
+            Family::Grid { synthesis, .. } => {
+                if spec.latent {
+                    vec![0.0; n]
+                } else if name.contains(".basis.") {
+                    uniform(&mut rng, (1.0 / arch.in_dims as f64).sqrt())
+                } else if name.ends_with(".mask.scale") {
+                    vec![1.0; n]
+                } else {
+                    match synthesis {
+                        Synthesis::Scone { omega0, .. } | Synthesis::Siren { omega0 } => {
+                            let fi = fan_in(name) as f64;
+                            uniform(&mut rng, (6.0 / fi).sqrt() / *omega0 as f64)
+                        }
+                        Synthesis::Relu => uniform(&mut rng, torch_default(name)),
+                    }
+                }
+            }
         };
         tensors.push(Tensor {
             name: spec.name.clone(),
@@ -137,6 +156,55 @@ pub fn init_network(arch: &Arch, seed: u64) -> Network {
         });
     }
     Network::new(arch.clone(), tensors).expect("initialised tensors match their specs")
+}
+
+/// A `grid` network for tests: `synthesis`, `levels` grids over a
+/// `width` × `height` image, L = 3, H = 12, synthesis initialised from
+/// `seed` (frequencies large enough to matter) and latents drawn as
+/// integers in −6 … 6, a third of them zero.
+#[cfg(test)]
+pub(crate) fn grid_test_network(
+    synthesis: super::Synthesis,
+    levels: usize,
+    width: usize,
+    height: usize,
+    out_dims: usize,
+    seed: u64,
+) -> Network {
+    let arch = Arch {
+        in_dims: 2,
+        out_dims,
+        layers: 3,
+        hidden: 12,
+        family: Family::Grid {
+            synthesis,
+            levels,
+            grid_width: width,
+            grid_height: height,
+        },
+    };
+    let mut net = init_network(&arch, seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+    let specs = arch.tensor_specs();
+    for (s, t) in specs.iter().zip(&mut net.tensors) {
+        if s.latent {
+            t.data.iter_mut().for_each(|v| {
+                let q: i32 = rng.random_range(-6..=6);
+                *v = if rng.random_range(0..3) == 0 {
+                    0.0
+                } else {
+                    q as f32
+                };
+            });
+        } else {
+            // Make the first map's weights large enough that latents move
+            // the outputs by more than the evaluators' rounding.
+            t.data
+                .iter_mut()
+                .for_each(|v| *v = rng.random_range(-0.5f32..0.5));
+        }
+    }
+    net
 }
 
 #[cfg(test)]

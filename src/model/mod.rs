@@ -9,11 +9,12 @@
 
 mod arch;
 #[cfg(any(test, feature = "train"))]
-mod init;
+pub(crate) mod init;
 
 pub use arch::{
-    Arch, FAMILY_NAMES, Family, HyperValue, MAX_FREQUENCIES, MAX_HIDDEN, MAX_IN_DIMS, MAX_LAYERS,
-    MAX_OUT_DIMS, Mask, TensorSpec, default_omegas,
+    ARCH_NAMES, Arch, FAMILY_NAMES, Family, HyperValue, MAX_FREQUENCIES, MAX_GRID_SIDE, MAX_HIDDEN,
+    MAX_IN_DIMS, MAX_LAYERS, MAX_LEVELS, MAX_OUT_DIMS, Mask, Synthesis, TensorSpec, default_omegas,
+    level_size,
 };
 #[cfg(any(test, feature = "train"))]
 pub use init::init_network;

@@ -197,6 +197,27 @@ impl SignalInfo {
     /// Whether a network of `arch` can hold this signal: one input per
     /// axis, one output per channel (FORMAT.md §5.1); if not, why.
     pub fn check_arch(&self, arch: &crate::model::Arch) -> Result<(), String> {
+        if let crate::model::Family::Grid {
+            grid_width,
+            grid_height,
+            ..
+        } = &arch.family
+        {
+            // FORMAT.md §5.9: latent grids belong to an image, and none is
+            // finer than it.
+            if self.kind != Kind::Image {
+                return Err(format!(
+                    "a `grid` network cannot store a {}",
+                    self.kind.name()
+                ));
+            }
+            let (w, h) = (self.sizes[0] as usize, self.sizes[1] as usize);
+            if *grid_width > w || *grid_height > h {
+                return Err(format!(
+                    "the finest latent grid, {grid_width}x{grid_height}, is larger than the {w}x{h} image"
+                ));
+            }
+        }
         if arch.in_dims == self.kind.axes() && arch.out_dims == self.channels() {
             return Ok(());
         }

@@ -20,6 +20,7 @@
 pub(crate) mod autodiff;
 mod data;
 pub(crate) mod fit;
+pub mod grid;
 pub(crate) mod host;
 mod kernels;
 mod model;

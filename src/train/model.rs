@@ -165,6 +165,10 @@ impl<B: Backend> NetModel<B> {
 
     /// Evaluates the network at `x` with burn's own operations.
     ///
+    /// # Panics
+    ///
+    /// For a `grid` network, which [`super::grid`] trains instead.
+    ///
     /// # Shapes
     ///
     /// - `x`: `[n, in_dims]`, coordinates in [−1, 1]
@@ -230,6 +234,7 @@ impl<B: Backend> NetModel<B> {
                 }
                 z
             }
+            Family::Grid { .. } => panic!("NetModel does not evaluate `grid` networks"),
             Family::Mfn { .. } => {
                 let x2 = x.clone().square().sum_dim(1);
                 let filter = |i: usize| {
