@@ -566,10 +566,10 @@ fn grid_files_meet_their_rate_and_decode_at_any_size() {
     assert_eq!(file.network.arch.name(), "grid");
     let meta: serde_json::Value = serde_json::from_str(file.metadata.as_deref().unwrap()).unwrap();
     let psnr = meta["psnr_db"].as_f64().unwrap();
-    // Measured: 1,403 bytes, 27.2 dB (the crop's mean colour alone gives
-    // 16.4 dB).
+    // Measured with the default (ReLU) synthesis: 1,534 bytes, 38.06 dB
+    // (the crop's mean colour alone gives 16.4 dB).
     println!("64x64 at 4 bpp: {} bytes, {psnr:.2} dB", bytes.len());
-    assert!(psnr > 25.0, "PSNR {psnr:.2} dB");
+    assert!(psnr > 34.0, "PSNR {psnr:.2} dB");
     let png = dir.path().join("k2.png");
     let run = scone(&["decode", s(&out), "-o", s(&png), "--scale", "2"]);
     assert!(

@@ -3,14 +3,13 @@
 //! then coded tensor by tensor (§6.4) at the steps that cost least in
 //! distortion plus λ·rate.
 
-use super::image::{budget, measured};
-use super::{Encoded, RateTarget, Settings, finish_with, image_signal, metadata};
+use super::image::{budget, finish_image, measured};
+use super::{Encoded, RateTarget, Settings, image_signal, metadata};
 use crate::Error;
 use crate::entropy::Geometric;
 use crate::eval::Evaluator;
 use crate::format::latents::{MAX_LATENT, grids_of};
 use crate::format::{Encoding, SconeFile};
-use crate::metrics::quality;
 use crate::model::{Arch, Family, Mask, Network, Synthesis, init_network};
 use crate::signal::grid::image_coords;
 use crate::signal::image::Image;
@@ -168,16 +167,7 @@ pub fn encode_grid(
         Some(b) => fit_to_budget(net, b, &size_of)?,
         None => net,
     };
-    let (file, bytes, (psnr, ssim)) = finish_with(settings, signal, net, encodings, |decoded| {
-        let (psnr, ssim) = quality::image(decoded, img)?;
-        Ok(((psnr, ssim), measured(psnr, ssim)))
-    })?;
-    Ok(Encoded {
-        file,
-        bytes,
-        psnr,
-        ssim,
-    })
+    finish_image(settings, signal, net, encodings, img)
 }
 
 /// Bits of a tensor coded at `step` under its best geometric model.

@@ -2,7 +2,9 @@
 //! or quality (FORMAT.md §6.4) with quantisation-aware training.
 
 use super::rate;
-use super::{RateTarget, Settings, finish, finish_with, metadata, quality_bpp, rounded};
+use super::{
+    RateTarget, Settings, encodings_for_bits, finish_with, metadata, quality_bpp, rounded,
+};
 use crate::Error;
 use crate::format::{Encoding, SconeFile};
 use crate::metrics::quality;
@@ -53,7 +55,20 @@ pub fn encode_image(
     let data = grid_data(img, &signal, settings.convention)?;
     let init = init_network(&arch, settings.train.seed);
     let net = train::fit(init, &data, &settings.train, settings.device, progress)?;
-    let (file, bytes, (psnr, ssim)) = finish(settings, signal, net, |decoded| {
+    let encodings = encodings_for_bits(&net, settings.bits)?;
+    finish_image(settings, signal, net, encodings, img)
+}
+
+/// The file of `net` stored with `encodings`, and the PSNR and SSIM of
+/// its decoded image against `img`.
+pub(super) fn finish_image(
+    settings: &Settings,
+    signal: SignalInfo,
+    net: Network,
+    encodings: Vec<Encoding>,
+    img: &Image,
+) -> Result<Encoded, Error> {
+    let (file, bytes, (psnr, ssim)) = finish_with(settings, signal, net, encodings, |decoded| {
         let (psnr, ssim) = quality::image(decoded, img)?;
         Ok(((psnr, ssim), measured(psnr, ssim)))
     })?;
@@ -299,16 +314,7 @@ fn encode_coded(
     }
     let alpha = search(&net)?;
     let encodings = rate::encodings(&net, &g, alpha);
-    let (file, bytes, (psnr, ssim)) = finish_with(&s, signal, net, encodings, |decoded| {
-        let (psnr, ssim) = quality::image(decoded, img)?;
-        Ok(((psnr, ssim), measured(psnr, ssim)))
-    })?;
-    Ok(Encoded {
-        file,
-        bytes,
-        psnr,
-        ssim,
-    })
+    finish_image(&s, signal, net, encodings, img)
 }
 
 /// Whether the fit ends through the quantiser: every network on the CPU

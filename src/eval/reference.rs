@@ -3,7 +3,7 @@
 //! exists to produce conformance vectors and to check the fast
 //! [`Evaluator`](super::Evaluator).
 
-use crate::model::{Family, Network, Synthesis};
+use crate::model::{Family, Mask, Network, Synthesis};
 
 /// Evaluates `net` at `coords` (n × in_dims, row-major) and returns the
 /// outputs (n × out_dims, row-major), in `f64` with `f64::sin` and friends.
@@ -43,33 +43,12 @@ fn eval_point(net: &Network, x: &[f64]) -> Vec<f64> {
     let arch = &net.arch;
     let (h, c) = (arch.hidden, arch.out_dims);
     let layers = arch.hidden_layers();
-    let vector =
-        |name: String| -> Vec<f64> { net.tensor(&name).data.iter().map(|&v| v as f64).collect() };
     let z = match &arch.family {
         Family::Scone {
             omega0,
             omegas,
             mask,
-        } => {
-            let mut z: Vec<f64> = x.to_vec();
-            for (i, &omega) in omegas.iter().enumerate() {
-                let u = linear(net, &format!("hidden.{i}.mask"), &z, h);
-                let scale = if mask.has_scale() {
-                    vector(format!("hidden.{i}.mask.scale"))
-                } else {
-                    vec![1.0; h]
-                };
-                let basis = linear(net, &format!("hidden.{i}.basis"), x, h);
-                z = (0..h)
-                    .map(|j| {
-                        let m = mask.eval(scale[j] * (*omega0 as f64 * u[j]));
-                        let g = (omega as f64 * basis[j]).sin();
-                        m * g
-                    })
-                    .collect();
-            }
-            z
-        }
+        } => scone_layers(net, x.to_vec(), x, *omega0, omegas, *mask),
         Family::Rbm { omega0, mask_omega } => {
             let mut z: Vec<f64> = x.to_vec();
             for i in 0..layers {
@@ -88,14 +67,7 @@ fn eval_point(net: &Network, x: &[f64]) -> Vec<f64> {
             }
             z
         }
-        Family::Siren { omega0 } => {
-            let mut z: Vec<f64> = x.to_vec();
-            for i in 0..layers {
-                let a = linear(net, &format!("hidden.{i}"), &z, h);
-                z = a.iter().map(|v| (*omega0 as f64 * v).sin()).collect();
-            }
-            z
-        }
+        Family::Siren { omega0 } => sine_layers(net, x.to_vec(), *omega0),
         Family::Ffn { frequencies, .. } => {
             let b = &net.tensor("encoding.weight").data;
             let phase: Vec<f64> = (0..*frequencies)
@@ -106,11 +78,7 @@ fn eval_point(net: &Network, x: &[f64]) -> Vec<f64> {
                 .collect();
             let mut z: Vec<f64> = phase.iter().map(|p| p.cos()).collect();
             z.extend(phase.iter().map(|p| p.sin()));
-            for i in 0..layers {
-                let a = linear(net, &format!("hidden.{i}"), &z, h);
-                z = a.iter().map(|v| v.max(0.0)).collect();
-            }
-            z
+            relu_layers(net, z)
         }
         Family::Mfn { .. } => {
             let filter = |i: usize| -> Vec<f64> {
@@ -158,53 +126,74 @@ fn eval_point(net: &Network, x: &[f64]) -> Vec<f64> {
             return y.iter().map(|&(p, _)| p).collect();
         }
         Family::Grid { synthesis, .. } => {
-            let latents = grid_latents(net, x);
+            let mut z = grid_latents(net, x);
             match synthesis {
                 Synthesis::Scone {
                     omega0,
                     omegas,
                     mask,
-                } => {
-                    let mut z = latents;
-                    for (i, &omega) in omegas.iter().enumerate() {
-                        let u = linear(net, &format!("hidden.{i}.mask"), &z, h);
-                        let scale = if mask.has_scale() {
-                            vector(format!("hidden.{i}.mask.scale"))
-                        } else {
-                            vec![1.0; h]
-                        };
-                        let basis = linear(net, &format!("hidden.{i}.basis"), x, h);
-                        z = (0..h)
-                            .map(|j| {
-                                let m = mask.eval(scale[j] * (*omega0 as f64 * u[j]));
-                                m * (omega as f64 * basis[j]).sin()
-                            })
-                            .collect();
-                    }
-                    z
-                }
+                } => scone_layers(net, z, x, *omega0, omegas, *mask),
                 Synthesis::Siren { omega0 } => {
-                    let mut z = latents;
                     z.extend_from_slice(x);
-                    for i in 0..layers {
-                        let a = linear(net, &format!("hidden.{i}"), &z, h);
-                        z = a.iter().map(|v| (*omega0 as f64 * v).sin()).collect();
-                    }
-                    z
+                    sine_layers(net, z, *omega0)
                 }
                 Synthesis::Relu => {
-                    let mut z = latents;
                     z.extend_from_slice(x);
-                    for i in 0..layers {
-                        let a = linear(net, &format!("hidden.{i}"), &z, h);
-                        z = a.iter().map(|v| v.max(0.0)).collect();
-                    }
-                    z
+                    relu_layers(net, z)
                 }
             }
         }
     };
     linear(net, "output", &z, c)
+}
+
+/// SCONE's hidden layers (FORMAT.md §5.2) from the first layer's input
+/// `z` (the coordinates, or `grid`'s latents), every basis reading `x`.
+fn scone_layers(
+    net: &Network,
+    mut z: Vec<f64>,
+    x: &[f64],
+    omega0: f32,
+    omegas: &[f32],
+    mask: Mask,
+) -> Vec<f64> {
+    let h = net.arch.hidden;
+    for (i, &omega) in omegas.iter().enumerate() {
+        let u = linear(net, &format!("hidden.{i}.mask"), &z, h);
+        let scale: Vec<f64> = if mask.has_scale() {
+            let t = net.tensor(&format!("hidden.{i}.mask.scale"));
+            t.data.iter().map(|&v| v as f64).collect()
+        } else {
+            vec![1.0; h]
+        };
+        let basis = linear(net, &format!("hidden.{i}.basis"), x, h);
+        z = (0..h)
+            .map(|j| {
+                let m = mask.eval(scale[j] * (omega0 as f64 * u[j]));
+                let g = (omega as f64 * basis[j]).sin();
+                m * g
+            })
+            .collect();
+    }
+    z
+}
+
+/// SIREN's hidden layers (FORMAT.md §5.4) from the first layer's input.
+fn sine_layers(net: &Network, mut z: Vec<f64>, omega0: f32) -> Vec<f64> {
+    for i in 0..net.arch.hidden_layers() {
+        let a = linear(net, &format!("hidden.{i}"), &z, net.arch.hidden);
+        z = a.iter().map(|v| (omega0 as f64 * v).sin()).collect();
+    }
+    z
+}
+
+/// ReLU hidden layers (FORMAT.md §5.5, §5.9) from the first layer's input.
+fn relu_layers(net: &Network, mut z: Vec<f64>) -> Vec<f64> {
+    for i in 0..net.arch.hidden_layers() {
+        let a = linear(net, &format!("hidden.{i}"), &z, net.arch.hidden);
+        z = a.iter().map(|v| v.max(0.0)).collect();
+    }
+    z
 }
 
 /// Catmull-Rom weights of the four samples around a point a fraction `t`

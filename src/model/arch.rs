@@ -453,18 +453,7 @@ impl Arch {
         match &self.family {
             Family::Scone { mask, .. } => {
                 for i in 0..self.hidden_layers() {
-                    add(
-                        format!("hidden.{i}.mask.weight"),
-                        vec![h, input(i)],
-                        false,
-                        false,
-                    );
-                    add(format!("hidden.{i}.mask.bias"), vec![h], false, false);
-                    if mask.has_scale() {
-                        add(format!("hidden.{i}.mask.scale"), vec![h], false, false);
-                    }
-                    add(format!("hidden.{i}.basis.weight"), vec![h, d], false, true);
-                    add(format!("hidden.{i}.basis.bias"), vec![h], false, true);
+                    scone_layer_specs(&mut add, i, input(i), h, d, *mask);
                 }
             }
             Family::Rbm { .. } | Family::Siren { .. } => {
@@ -533,18 +522,7 @@ impl Arch {
                     match synthesis {
                         Synthesis::Scone { mask, .. } => {
                             let fan_in = if i == 0 { g } else { h };
-                            add(
-                                format!("hidden.{i}.mask.weight"),
-                                vec![h, fan_in],
-                                false,
-                                false,
-                            );
-                            add(format!("hidden.{i}.mask.bias"), vec![h], false, false);
-                            if mask.has_scale() {
-                                add(format!("hidden.{i}.mask.scale"), vec![h], false, false);
-                            }
-                            add(format!("hidden.{i}.basis.weight"), vec![h, d], false, true);
-                            add(format!("hidden.{i}.basis.bias"), vec![h], false, true);
+                            scone_layer_specs(&mut add, i, fan_in, h, d, *mask);
                         }
                         Synthesis::Siren { .. } | Synthesis::Relu => {
                             let fan_in = if i == 0 { g + d } else { h };
@@ -871,6 +849,31 @@ impl Arch {
         arch.validate()?;
         Ok(arch)
     }
+}
+
+/// The tensors of SCONE's hidden layer `i` (FORMAT.md §6.2), whose mask
+/// map reads `fan_in` values and whose bases read the `d` coordinates:
+/// `add(name, dims, fixed, precise)` for each.
+fn scone_layer_specs(
+    add: &mut dyn FnMut(String, Vec<usize>, bool, bool),
+    i: usize,
+    fan_in: usize,
+    h: usize,
+    d: usize,
+    mask: Mask,
+) {
+    add(
+        format!("hidden.{i}.mask.weight"),
+        vec![h, fan_in],
+        false,
+        false,
+    );
+    add(format!("hidden.{i}.mask.bias"), vec![h], false, false);
+    if mask.has_scale() {
+        add(format!("hidden.{i}.mask.scale"), vec![h], false, false);
+    }
+    add(format!("hidden.{i}.basis.weight"), vec![h, d], false, true);
+    add(format!("hidden.{i}.basis.bias"), vec![h], false, true);
 }
 
 impl Family {
