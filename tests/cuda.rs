@@ -211,6 +211,38 @@ fn random_batches_drawn_on_the_gpu_train_as_well_as_the_cpus() {
     image_fit_matches(Batch::Random(1024), 600, 1.0);
 }
 
+/// `--arch grid` (latent grids, burn-cuda's autodiff on the GPU) against
+/// the CPU's engine, the same settings and rate: the GPU's file must meet
+/// the rate and be within 1 dB of the CPU's.
+#[test]
+#[ignore = "needs an NVIDIA GPU"]
+fn a_grid_network_trains_on_the_gpu() {
+    gpu_name();
+    let img = scone::signal::image::load(sample("kodim23-64x64.png")).unwrap();
+    let mut settings = Settings::preset(Preset::Default);
+    settings.arch = "grid".into();
+    (settings.layers, settings.hidden) = scone::encode::grid::SYNTHESIS_SIZE;
+    settings.omegas = Vec::new();
+    settings.grid_train.train.steps = 400;
+    settings.steps_for_rate = false;
+    settings.rate = Some(scone::encode::RateTarget::Bpp(1.0));
+    let mut psnr = Vec::new();
+    for device in [Device::Cpu, Device::Cuda] {
+        settings.device = device;
+        let start = std::time::Instant::now();
+        let enc = encode_image(&img, &settings, &mut |_| {}).unwrap();
+        let bpp = 8.0 * enc.bytes.len() as f64 / (64.0 * 64.0);
+        println!(
+            "grid on {device:?}: PSNR {:.2} dB at {bpp:.3} bpp, {:.1} s",
+            enc.psnr,
+            start.elapsed().as_secs_f64()
+        );
+        assert!(bpp <= 1.0, "{device:?}: {bpp} bpp");
+        psnr.push(enc.psnr);
+    }
+    assert!(psnr[1] >= psnr[0] - 1.0, "cpu, gpu: {psnr:?}");
+}
+
 #[test]
 #[ignore = "needs an NVIDIA GPU"]
 fn a_clip_trains_on_the_gpu() {

@@ -305,17 +305,8 @@ pub fn run(args: Args) -> Result<(), Error> {
         check_sdf_settings(&sdf)?;
     }
     let mut settings = settings;
-    let (device, mut note) = super::resolve_device(&args.device)?;
+    let (device, note) = super::resolve_device(&args.device)?;
     settings.device = device;
-    if settings.arch == "grid" && device == scone::device::Device::Cuda {
-        if args.device == "cuda" {
-            return Err(Error::parameter(
-                "--arch grid trains on the CPU only (its CUDA training is not built); use --device cpu",
-            ));
-        }
-        settings.device = scone::device::Device::Cpu;
-        note = Some("--arch grid trains on the CPU".into());
-    }
     // Said once training starts, after the input has been read and checked.
     let mut note = note.filter(|_| !args.quiet);
     let bar = progress_bar(args.quiet, settings.train.iterations);

@@ -80,11 +80,6 @@ pub fn encode_grid(
     settings: &Settings,
     progress: &mut dyn FnMut(&StepReport),
 ) -> Result<Encoded, Error> {
-    if settings.device != crate::device::Device::Cpu {
-        return Err(Error::parameter(
-            "`grid` networks train on the CPU only (their CUDA training is not built)",
-        ));
-    }
     let pixels = img.width * img.height;
     let target = settings.rate.unwrap_or(RateTarget::Bpp(0.8));
     let budget = budget(target, pixels as f64)?;
@@ -152,7 +147,7 @@ pub fn encode_grid(
         targets: &targets,
         convention: settings.convention,
     };
-    let (net, lambda) = fit_grid(init, &grid_target, &cfg, &mut report)?;
+    let (net, lambda) = fit_grid(init, &grid_target, &cfg, settings.device, &mut report)?;
     let encodings = synthesis_steps(&net, &grid_target, lambda)?;
     let size_of = |net: &Network| -> Result<u64, Error> {
         let file = SconeFile {

@@ -21,6 +21,8 @@ pub(crate) mod autodiff;
 mod data;
 pub(crate) mod fit;
 pub mod grid;
+#[cfg(any(test, feature = "cuda"))]
+pub(crate) mod grid_burn;
 pub(crate) mod host;
 mod kernels;
 mod model;

@@ -5,7 +5,7 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 
-use crate::model::{Arch, Family, Mask, Network, Tensor as PlainTensor};
+use crate::model::{Arch, Family, Mask, Network, Synthesis, Tensor as PlainTensor};
 
 /// A network with trainable parameters on backend `B`.
 ///
@@ -53,10 +53,15 @@ fn upload<B: Backend>(t: &PlainTensor, fixed: bool, device: &B::Device) -> Param
 /// that way moves a high-frequency sine by much more than the decoder's
 /// tolerance.
 fn product<B: Backend>(z: Tensor<B, 2>, w: Tensor<B, 2>) -> Tensor<B, 2> {
-    let k = w.dims()[0];
-    if k > 3 {
+    if w.dims()[0] > 3 {
         return z.matmul(w);
     }
+    exact_product(z, w)
+}
+
+/// `z · w` as a sum of broadcast f32 products, one per row of `w`.
+fn exact_product<B: Backend>(z: Tensor<B, 2>, w: Tensor<B, 2>) -> Tensor<B, 2> {
+    let k = w.dims()[0];
     (1..k).fold(
         z.clone().narrow(1, 0, 1).mul(w.clone().narrow(0, 0, 1)),
         |acc, i| acc.add(z.clone().narrow(1, i, 1).mul(w.clone().narrow(0, i, 1))),
@@ -163,11 +168,21 @@ impl<B: Backend> NetModel<B> {
         product(z, w).add(b)
     }
 
+    /// [`NetModel::linear`] as a sum of broadcast f32 products whatever the
+    /// width of `z` ([`exact_product`]).
+    fn linear_exact(&self, z: Tensor<B, 2>, prefix: &str, scale: f32) -> Tensor<B, 2> {
+        let (w, b) = (
+            self.param(&format!("{prefix}.weight")),
+            self.param(&format!("{prefix}.bias")),
+        );
+        exact_product(z, w.mul_scalar(scale)).add(b.mul_scalar(scale))
+    }
+
     /// Evaluates the network at `x` with burn's own operations.
     ///
     /// # Panics
     ///
-    /// For a `grid` network, which [`super::grid`] trains instead.
+    /// For a `grid` network, which [`NetModel::forward_grid`] evaluates.
     ///
     /// # Shapes
     ///
@@ -180,26 +195,7 @@ impl<B: Backend> NetModel<B> {
                 omega0,
                 omegas,
                 mask,
-            } => {
-                let mut z = x.clone();
-                for (i, &omega) in omegas.iter().enumerate() {
-                    let mut u = self.linear(z, &format!("hidden.{i}.mask"), *omega0);
-                    if mask.has_scale() {
-                        u = u.mul(self.param(&format!("hidden.{i}.mask.scale")));
-                    }
-                    let m = match mask {
-                        Mask::Sin2 => u.sin().square(),
-                        Mask::Sigmoid | Mask::SigmoidL => sigmoid(u),
-                        Mask::NTanh | Mask::NTanhL => u.tanh().add_scalar(1.0).mul_scalar(0.5),
-                        Mask::ExpSq => u.square().neg().exp(),
-                    };
-                    let g = self
-                        .linear(x.clone(), &format!("hidden.{i}.basis"), omega)
-                        .sin();
-                    z = m.mul(g);
-                }
-                z
-            }
+            } => self.scone_layers(x.clone(), x, *omega0, omegas, *mask, false),
             Family::Rbm { omega0, mask_omega } => {
                 let mut z = x.clone();
                 for i in 0..layers {
@@ -215,26 +211,19 @@ impl<B: Backend> NetModel<B> {
                 }
                 z
             }
-            Family::Siren { omega0 } => {
-                let mut z = x;
-                for i in 0..layers {
-                    z = self.linear(z, &format!("hidden.{i}"), *omega0).sin();
-                }
-                z
-            }
+            Family::Siren { omega0 } => self.sine_layers(x, *omega0, false),
             Family::Ffn { .. } => {
                 let phase = product(
                     x,
                     self.param("encoding.weight")
                         .mul_scalar(2.0 * std::f32::consts::PI),
                 );
-                let mut z = Tensor::cat(vec![phase.clone().cos(), phase.sin()], 1);
-                for i in 0..layers {
-                    z = relu(self.linear(z, &format!("hidden.{i}"), 1.0));
-                }
-                z
+                let z = Tensor::cat(vec![phase.clone().cos(), phase.sin()], 1);
+                self.relu_layers(z, false)
             }
-            Family::Grid { .. } => panic!("NetModel does not evaluate `grid` networks"),
+            Family::Grid { .. } => {
+                panic!("a `grid` network is evaluated by NetModel::forward_grid")
+            }
             Family::Mfn { .. } => {
                 let x2 = x.clone().square().sum_dim(1);
                 let filter = |i: usize| {
@@ -292,5 +281,100 @@ impl<B: Backend> NetModel<B> {
             }
         };
         self.linear(z, "output", 1.0)
+    }
+    /// A `grid` network (FORMAT.md §5.9) at `x` given its interpolated
+    /// latents `lat` there. The first layer's maps, which read the
+    /// latents, are sums of broadcast f32 products, as coordinate maps
+    /// are (see [`product`]): the decoder evaluates them in f32.
+    ///
+    /// # Panics
+    ///
+    /// For a network of another family.
+    ///
+    /// # Shapes
+    ///
+    /// - `lat`: `[n, levels]`, `x`: `[n, 2]`
+    /// - returns `[n, out_dims]`
+    pub fn forward_grid(&self, lat: Tensor<B, 2>, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        let Family::Grid { synthesis, .. } = &self.arch.family else {
+            panic!("forward_grid of a `{}` network", self.arch.name());
+        };
+        let z = match synthesis {
+            Synthesis::Scone {
+                omega0,
+                omegas,
+                mask,
+            } => self.scone_layers(lat, x, *omega0, omegas, *mask, true),
+            Synthesis::Siren { omega0 } => {
+                self.sine_layers(Tensor::cat(vec![lat, x], 1), *omega0, true)
+            }
+            Synthesis::Relu => self.relu_layers(Tensor::cat(vec![lat, x], 1), true),
+        };
+        self.linear(z, "output", 1.0)
+    }
+
+    /// SCONE's hidden layers (FORMAT.md §5.2) from the first layer's input
+    /// `z`, every basis reading `x`; with `exact`, the first mask's map is
+    /// a sum of broadcast products whatever its width.
+    fn scone_layers(
+        &self,
+        mut z: Tensor<B, 2>,
+        x: Tensor<B, 2>,
+        omega0: f32,
+        omegas: &[f32],
+        mask: Mask,
+        exact: bool,
+    ) -> Tensor<B, 2> {
+        for (i, &omega) in omegas.iter().enumerate() {
+            let prefix = format!("hidden.{i}.mask");
+            let mut u = if exact && i == 0 {
+                self.linear_exact(z, &prefix, omega0)
+            } else {
+                self.linear(z, &prefix, omega0)
+            };
+            if mask.has_scale() {
+                u = u.mul(self.param(&format!("hidden.{i}.mask.scale")));
+            }
+            let m = match mask {
+                Mask::Sin2 => u.sin().square(),
+                Mask::Sigmoid | Mask::SigmoidL => sigmoid(u),
+                Mask::NTanh | Mask::NTanhL => u.tanh().add_scalar(1.0).mul_scalar(0.5),
+                Mask::ExpSq => u.square().neg().exp(),
+            };
+            let g = self
+                .linear(x.clone(), &format!("hidden.{i}.basis"), omega)
+                .sin();
+            z = m.mul(g);
+        }
+        z
+    }
+
+    /// SIREN's hidden layers from the first layer's input `z` (`exact`:
+    /// as in [`NetModel::scone_layers`]).
+    fn sine_layers(&self, mut z: Tensor<B, 2>, omega0: f32, exact: bool) -> Tensor<B, 2> {
+        for i in 0..self.arch.hidden_layers() {
+            let prefix = format!("hidden.{i}");
+            z = if exact && i == 0 {
+                self.linear_exact(z, &prefix, omega0)
+            } else {
+                self.linear(z, &prefix, omega0)
+            }
+            .sin();
+        }
+        z
+    }
+
+    /// ReLU hidden layers from the first layer's input `z` (`exact`: as in
+    /// [`NetModel::scone_layers`]).
+    fn relu_layers(&self, mut z: Tensor<B, 2>, exact: bool) -> Tensor<B, 2> {
+        for i in 0..self.arch.hidden_layers() {
+            let prefix = format!("hidden.{i}");
+            z = relu(if exact && i == 0 {
+                self.linear_exact(z, &prefix, 1.0)
+            } else {
+                self.linear(z, &prefix, 1.0)
+            });
+        }
+        z
     }
 }
