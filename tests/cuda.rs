@@ -239,6 +239,19 @@ fn a_grid_network_trains_on_the_gpu() {
         );
         assert!(bpp <= 1.0, "{device:?}: {bpp} bpp");
         psnr.push(enc.psnr);
+        if device == Device::Cuda {
+            // Its decoder stays on the CPU, saying so.
+            let dir = tempfile::tempdir().unwrap();
+            let (file, png) = (dir.path().join("g.scone"), dir.path().join("g.png"));
+            std::fs::write(&file, &enc.bytes).unwrap();
+            let run = scone(&["decode", s(&file), "-o", s(&png), "--device", "cuda"]);
+            assert_ok(&run);
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            assert!(
+                stderr.contains("grid networks decode on the CPU"),
+                "{stderr}"
+            );
+        }
     }
     assert!(psnr[1] >= psnr[0] - 1.0, "cpu, gpu: {psnr:?}");
 }

@@ -9,7 +9,7 @@ use scone::train::Batch;
 
 mod common;
 
-use common::{assert_fails, s, sample, scone};
+use common::{assert_fails, assert_ok, s, sample, scone};
 
 /// Tiny settings for tests that only check plumbing.
 const TINY: [&str; 8] = [
@@ -282,7 +282,10 @@ fn every_architecture_encodes_decodes_and_exports() {
         );
         SconeFile::read(&out).unwrap()
     };
-    let base = fit(&[], "scone").network.arch.trainable_count();
+    let base = fit(&["--arch", "scone"], "scone")
+        .network
+        .arch
+        .trainable_count();
     for arch in ["rbm", "siren", "ffn", "mfn", "wire"] {
         let file = fit(&["--arch", arch], arch);
         assert_eq!(file.network.arch.name(), arch);
@@ -305,10 +308,29 @@ fn every_architecture_encodes_decodes_and_exports() {
         assert_eq!(doc["outputs"].as_array().unwrap().len(), (10 + 5) * 3);
     }
     for mask in ["sigmoid", "ntanh-l", "exp-sq"] {
-        let file = fit(&["--mask", mask], mask);
+        let file = fit(&["--arch", "scone", "--mask", mask], mask);
         assert_eq!(file.network.arch.mask().unwrap().name(), mask);
     }
     let out = dir.path().join("bad.scone");
+    // An image's default network (`grid`, ReLU synthesis) has no mask.
+    assert_fails(
+        &scone(&["encode", input, "-o", s(&out), "--mask", "sigmoid"]),
+        "--arch scone",
+    );
+    // Nor fixed-precision weights.
+    assert_fails(
+        &scone(&[
+            "encode",
+            input,
+            "-o",
+            s(&out),
+            "--arch",
+            "grid",
+            "--bits",
+            "8",
+        ]),
+        "--bits applies to coordinate networks",
+    );
     assert_fails(
         &scone(&[
             "encode",
@@ -585,4 +607,32 @@ fn grid_files_meet_their_rate_and_decode_at_any_size() {
         text.contains("synthesis relu") && text.contains("latent grids"),
         "{text}"
     );
+}
+
+/// An image's default network is `grid`; a rate that cannot pay for a
+/// grid file's header and synthesis (a small image at a low rate) falls
+/// back to the coordinate SCONE, while an explicit `--arch grid` then
+/// fails at once, writing nothing.
+#[test]
+fn small_budgets_fall_back_to_the_coordinate_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample("kodim23-64x64.png");
+    let out = dir.path().join("x.scone");
+    let encode = |extra: &[&str]| {
+        let mut args = vec!["encode", s(&input), "-o", s(&out), "--iterations", "20"];
+        args.extend_from_slice(&["--quiet", "--device", "cpu"]);
+        args.extend_from_slice(extra);
+        scone(&args)
+    };
+    // 0.8 bpp (the default quality): 409 bytes, under a grid's ~900.
+    assert_ok(&encode(&[]));
+    assert_eq!(SconeFile::read(&out).unwrap().network.arch.name(), "scone");
+    // 4 bpp: 2,048 bytes, a grid.
+    assert_ok(&encode(&["--bpp", "4"]));
+    let file = SconeFile::read(&out).unwrap();
+    assert_eq!(file.network.arch.name(), "grid");
+    assert!(std::fs::metadata(&out).unwrap().len() <= 2048);
+    std::fs::remove_file(&out).unwrap();
+    assert_fails(&encode(&["--arch", "grid"]), "cannot pay for a `grid` file");
+    assert!(!out.exists());
 }

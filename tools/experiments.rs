@@ -643,7 +643,7 @@ fn kind_settings(
     };
     let mut s = Settings::for_kind(kind, preset);
     let (family, mask) = family_and_mask(label);
-    s.arch = family.into();
+    s.set_arch(family);
     s.mask = mask;
     s.bits = 32;
     s.rate = None;

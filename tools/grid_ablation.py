@@ -42,7 +42,17 @@ CONFIGS = {
     "grid-siren": ["--arch", "grid", "--synthesis", "siren"],
     "grid-relu": ["--arch", "grid", "--synthesis", "relu"],
     "scone (no grids)": ["--arch", "scone"],
+    # Frequency tuning (not in the default list): SCONE's masks read the
+    # latents (ω₀ scales them) and its bases the coordinates (ω), SIREN's
+    # first layer reads both (ω₀).
+    "grid-scone-w0=0.3": ["--arch", "grid", "--synthesis", "scone", "--omega0", "0.3"],
+    "grid-scone-w0=3": ["--arch", "grid", "--synthesis", "scone", "--omega0", "3"],
+    "grid-scone-w=8": ["--arch", "grid", "--synthesis", "scone", "--omegas", "8,8"],
+    "grid-scone-w=30": ["--arch", "grid", "--synthesis", "scone", "--omegas", "30,30"],
+    "grid-siren-w0=0.3": ["--arch", "grid", "--synthesis", "siren", "--omega0", "0.3"],
+    "grid-siren-w0=3": ["--arch", "grid", "--synthesis", "siren", "--omega0", "3"],
 }
+DEFAULT_CONFIGS = ["grid-scone", "grid-siren", "grid-relu", "scone (no grids)"]
 
 
 def cpu_model():
@@ -73,7 +83,7 @@ def main():
     ap.add_argument("--rates", default="0.3,1.0")
     ap.add_argument("--iterations", default="300")
     ap.add_argument("--crop", type=int, default=0, help="centre crop side; 0 for the whole image")
-    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--configs", default=",".join(DEFAULT_CONFIGS), help="of: " + ", ".join(CONFIGS))
     ap.add_argument("--scone", default=str(ROOT / "target/release/scone"))
     a = ap.parse_args()
     rates = [float(r) for r in a.rates.split(",")]

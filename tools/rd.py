@@ -29,9 +29,11 @@ rate asked, encode and decode times and the CPU, and writes an RD plot
 
 `--extra` passes more options to `scone encode` (an ablation's settings,
 another preset); `--label` names those rows in the CSV, so that several
-configurations share one file and are compared in one table. The latent
-grid family (FORMAT.md §5.9) is `--label grid --extra "--arch grid"`
-(`--extra "--arch grid --preset slow"` for its slow preset).
+configurations share one file and are compared in one table. In
+docs/rd/rd.csv, `scone` rows are the coordinate SCONE (rerun them with
+`--label scone --extra "--arch scone"`) and `grid` rows the latent grids
+(FORMAT.md §5.9), the images' default since (`--label grid`; `--extra
+"--preset slow"` with another label for the slow preset).
 
 Compare with the published anchors only on all 24 images: a subset's JPEG
 differs from the 24-image JPEG by most of a dB.
@@ -186,7 +188,7 @@ def main():
     ap.add_argument("--csv", default=str(ROOT / "docs/rd/rd.csv"))
     ap.add_argument("--plot", default=str(ROOT / "docs/rd/rd.png"))
     ap.add_argument("--scone", default=str(ROOT / "target/release/scone"))
-    ap.add_argument("--label", default="scone")
+    ap.add_argument("--label", default="grid")
     ap.add_argument("--extra", default="", help="more options for scone encode")
     ap.add_argument("--kodak", default=str(DATA / "kodak"))
     ap.add_argument("--anchors", default=str(DATA / "kodak_rd_anchors.csv"))

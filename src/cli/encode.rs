@@ -24,18 +24,22 @@ pub struct Args {
     /// Output file (default: the input's name with `.scone`).
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// `default` (about two minutes for 768×512 on two cores) or `paper`
-    /// (the paper's 5 × 250 network, 10k full-batch steps).
-    /// `slow`: `default` with six times the steps for `--arch grid`.
+    /// `default` (about three minutes for a 768×512 image on two cores),
+    /// `slow` (`default` with six times the steps of a grid network) or
+    /// `paper` (the paper's coordinate 5 × 250 network, 10k full-batch
+    /// steps).
     #[arg(long, default_value = "default", value_parser = ["default", "slow", "paper"])]
     preset: String,
-    /// Network: `scone`, or a baseline the paper compares it with: `siren`,
-    /// `ffn` (random Fourier features + ReLU MLP), `mfn` (GaborNet), `wire`,
-    /// `rbm` (SCONE's random-binary-mask ablation). Without --width a
-    /// baseline gets the width that trains as many parameters as the SCONE
-    /// of the preset.
-    #[arg(long, default_value = "scone", value_parser = scone_model_names())]
-    arch: String,
+    /// Network: `grid` (latent grids and a small synthesis; images only,
+    /// the default for images with the `default` and `slow` presets),
+    /// `scone` (the coordinate network; the default otherwise), or a
+    /// baseline the paper compares it with: `siren`, `ffn` (random Fourier
+    /// features + ReLU MLP), `mfn` (GaborNet), `wire`, `rbm` (SCONE's
+    /// random-binary-mask ablation). Without --width a baseline gets the
+    /// width that trains as many parameters as the SCONE of the preset.
+    /// `--bits` without `--arch` selects `scone`.
+    #[arg(long, value_parser = scone_model_names())]
+    arch: Option<String>,
     /// SCONE's mask activation: `sin2` (the paper's), `sigmoid`, `ntanh`,
     /// `ntanh-l`, `sigmoid-l` or `exp-sq` (-l: with a trainable input scale).
     #[arg(long, default_value = "sin2", value_parser = ["sin2", "sigmoid", "ntanh", "ntanh-l", "sigmoid-l", "exp-sq"])]
@@ -172,6 +176,20 @@ fn settings(args: &Args, kind: Kind) -> Result<Settings, Error> {
         _ => Preset::Default,
     };
     let mut s = Settings::for_kind(kind, preset);
+    match (&args.arch, args.bits) {
+        (Some(a), Some(_)) if a == "grid" => {
+            return Err(Error::parameter(
+                "--bits applies to coordinate networks: a grid network's latents and weights are entropy-coded (use --bpp, --size, --psnr or --quality)",
+            ));
+        }
+        (Some(a), _) => s.set_arch(a),
+        // Fixed-precision weights are the coordinate network's.
+        (None, Some(_)) => s.set_arch("scone"),
+        (None, None) => {}
+    }
+    if s.arch == "grid" && kind != Kind::Image {
+        return Err(Error::parameter("--arch grid encodes images"));
+    }
     if let Some(d) = args.depth {
         if !(2..=scone::model::MAX_LAYERS).contains(&d) {
             return Err(Error::parameter(format!(
@@ -180,28 +198,21 @@ fn settings(args: &Args, kind: Kind) -> Result<Settings, Error> {
             )));
         }
         if d != s.layers {
-            s.omegas = default_omegas(d - 1);
+            // A grid's SCONE synthesis takes its own frequencies.
+            s.omegas = if s.arch == "grid" {
+                Vec::new()
+            } else {
+                default_omegas(d - 1)
+            };
         }
         s.layers = d;
     }
-    s.arch = args.arch.clone();
     s.mask = scone::model::Mask::from_name(&args.mask)?;
     s.synthesis = args.synthesis.clone();
     if let Some(l) = args.levels {
         s.levels = l;
     }
     if s.arch == "grid" {
-        if kind != Kind::Image {
-            return Err(Error::parameter("--arch grid encodes images"));
-        }
-        let (layers, hidden) = scone::encode::grid::SYNTHESIS_SIZE;
-        if args.depth.is_none() {
-            s.layers = layers;
-            s.omegas = Vec::new();
-        }
-        if args.width.is_none() {
-            s.hidden = hidden;
-        }
         if let Some(n) = args.iterations {
             s.grid_train.train.steps = n;
         }

@@ -132,13 +132,23 @@ pub(crate) fn open_decoder(
     device: &str,
 ) -> Result<(scone::Decoder, Option<String>), Error> {
     use scone::device::Device;
-    let (device, note) = resolve_device(device)?;
+    let (mut device, mut note) = resolve_device(device)?;
     let mut limits = scone::Limits::default();
     if force {
         limits = limits.without_request_limits();
     }
     #[allow(unused_mut)]
     let mut decoder = scone::Decoder::builder().limits(limits).open(path)?;
+    if device == Device::Cuda
+        && matches!(
+            decoder.network().arch.family,
+            scone::model::Family::Grid { .. }
+        )
+    {
+        // Its decoder (the latents' interpolation) runs on the CPU only.
+        device = Device::Cpu;
+        note = Some("grid networks decode on the CPU".into());
+    }
     match device {
         Device::Cpu => {}
         #[cfg(feature = "cuda")]

@@ -30,13 +30,32 @@ pub fn grid_arch(
     height: usize,
     channels: usize,
 ) -> Result<Arch, Error> {
+    let hidden_layers = s.layers.saturating_sub(1);
+    if s.synthesis != "scone" && !s.omegas.is_empty() {
+        return Err(Error::parameter(format!(
+            "--omegas applies to SCONE networks, not the `{}` synthesis",
+            s.synthesis
+        )));
+    }
+    if s.synthesis == "relu" && s.omega0.is_some() {
+        return Err(Error::parameter(
+            "--omega0 applies to SCONE and SIREN networks, not the `relu` synthesis",
+        ));
+    }
+    if s.synthesis == "scone" && !s.omegas.is_empty() && s.omegas.len() != hidden_layers {
+        return Err(Error::parameter(format!(
+            "{} layers need {hidden_layers} basis omegas, found {}",
+            s.layers,
+            s.omegas.len()
+        )));
+    }
     let synthesis = match s.synthesis.as_str() {
         "scone" => Synthesis::Scone {
             omega0: s.omega0.unwrap_or(s.grid_train.omega0),
-            omegas: if s.omegas.len() == s.layers - 1 {
-                s.omegas.clone()
+            omegas: if s.omegas.is_empty() {
+                vec![s.grid_train.omega; hidden_layers]
             } else {
-                vec![s.grid_train.omega; s.layers - 1]
+                s.omegas.clone()
             },
             mask: s.mask,
         },
@@ -52,7 +71,9 @@ pub fn grid_arch(
         }
     };
     if s.synthesis != "scone" && s.mask != Mask::Sin2 {
-        return Err(Error::parameter("--mask applies to the SCONE synthesis"));
+        return Err(Error::parameter(
+            "--mask applies to SCONE networks: --arch scone, or --arch grid --synthesis scone",
+        ));
     }
     let arch = Arch {
         in_dims: 2,
@@ -95,7 +116,7 @@ pub fn encode_grid(
     }
     // Aim a little under the budget: the coded file lands near the
     // estimate, and what is over is taken off afterwards.
-    cfg.target_bpp = budget.map(|b| 0.95 * 8.0 * b as f64 / pixels as f64);
+    cfg.target_bpp = budget.map(|b| 0.98 * 8.0 * b as f64 / pixels as f64);
     if let RateTarget::Psnr(p) = target {
         // A little above the target: the coded synthesis loses some.
         cfg.target_bpp = None;
@@ -107,30 +128,17 @@ pub fn encode_grid(
     ran.grid_train.train.steps = cfg.steps;
     let settings = &ran;
     let placeholder = metadata(settings, measured(999.999, -0.9999));
-    // What the file costs besides the latents' words: its chunks and
-    // tables, measured on the initial network (all-zero latents, weights
-    // that code to nothing), and the synthesis's coded weights at about 9
-    // bits each.
-    let headers = SconeFile {
-        signal: signal.clone(),
-        network: init.clone(),
-        encodings: arch
-            .tensor_specs()
-            .iter()
-            .map(|s| {
-                if s.latent {
-                    Encoding::Latent
-                } else {
-                    Encoding::Coded { step: 1e3 }
-                }
-            })
-            .collect(),
-        metadata: Some(placeholder.clone()),
+    let fixed = fixed_bytes(&init, &signal, &placeholder)?;
+    if let Some(b) = budget
+        && b < fixed
+    {
+        return Err(Error::parameter(format!(
+            "{b} bytes cannot pay for a `grid` file of this {}x{} image: its header and \
+             synthesis take about {fixed}; ask for a higher rate, or use --arch scone",
+            img.width, img.height
+        )));
     }
-    .to_bytes()?
-    .len();
-    let weights = arch.trainable_count() - arch.latent_count();
-    cfg.synthesis_bpp = (8.0 * headers as f64 + 9.0 * weights as f64) / pixels as f64;
+    cfg.synthesis_bpp = 8.0 * fixed as f64 / pixels as f64;
     let steps = cfg.steps;
     let mut report = |r: &GridReport| {
         progress(&StepReport {
@@ -163,6 +171,53 @@ pub fn encode_grid(
         None => net,
     };
     finish_image(settings, signal, net, encodings, img)
+}
+
+/// What a `grid` file of `init`'s architecture costs besides its latents'
+/// words: its chunks and tables, measured on the initial network (all-zero
+/// latents, weights that code to nothing), and the synthesis's coded
+/// weights at about 7 bits each (6 to 8 measured).
+fn fixed_bytes(
+    init: &Network,
+    signal: &crate::signal::SignalInfo,
+    meta: &str,
+) -> Result<u64, Error> {
+    let arch = &init.arch;
+    let headers = SconeFile {
+        signal: signal.clone(),
+        network: init.clone(),
+        encodings: arch
+            .tensor_specs()
+            .iter()
+            .map(|s| {
+                if s.latent {
+                    Encoding::Latent
+                } else {
+                    Encoding::Coded { step: 1e3 }
+                }
+            })
+            .collect(),
+        metadata: Some(meta.to_owned()),
+    }
+    .to_bytes()?
+    .len() as u64;
+    let weights = (arch.trainable_count() - arch.latent_count()) as u64;
+    Ok(headers + (7 * weights).div_ceil(8))
+}
+
+/// Whether `settings` (a `grid` network's, at a rate with a byte budget)
+/// can pay for a `grid` file of `img` at all: [`fixed_bytes`] within the
+/// budget. Without a budget (a PSNR target), yes.
+pub fn grid_fits(img: &Image, settings: &Settings) -> Result<bool, Error> {
+    let target = settings.rate.unwrap_or(RateTarget::Bpp(0.8));
+    let Some(budget) = budget(target, (img.width * img.height) as f64)? else {
+        return Ok(true);
+    };
+    let signal = image_signal(img, settings.convention);
+    let arch = grid_arch(settings, img.width, img.height, img.channels())?;
+    let init = init_network(&arch, settings.train.seed);
+    let meta = metadata(settings, measured(999.999, -0.9999));
+    Ok(fixed_bytes(&init, &signal, &meta)? <= budget)
 }
 
 /// Bits of a tensor coded at `step` under its best geometric model.

@@ -94,6 +94,11 @@ pub struct GridSettings {
     pub omega0: f32,
     /// ω of every SCONE synthesis basis.
     pub omega: f32,
+    /// When the rate asked cannot pay for a `grid` file's fixed bytes (its
+    /// header and synthesis: a small image at a low rate), code the image
+    /// with the coordinate SCONE instead. Set by the presets that make
+    /// `grid` the images' default; an explicit `--arch grid` fails then.
+    pub fallback: bool,
 }
 
 impl Default for GridSettings {
@@ -102,6 +107,7 @@ impl Default for GridSettings {
             train: crate::train::grid::GridTrainConfig::default(),
             omega0: 1.0,
             omega: 2.0,
+            fallback: false,
         }
     }
 }
@@ -222,7 +228,13 @@ impl Settings {
             s.steps_for_rate = false;
         }
         match (kind, preset) {
-            (Kind::Image, _) => {}
+            // Images are coded on latent grids, except by the paper's
+            // preset.
+            (Kind::Image, Preset::Default | Preset::Slow) => {
+                s.set_arch("grid");
+                s.grid_train.fallback = true;
+            }
+            (Kind::Image, Preset::Paper) => {}
             (Kind::Video, Preset::Default | Preset::Slow) => {
                 s.hidden = 160;
             }
@@ -253,6 +265,33 @@ impl Settings {
             }
         }
         s
+    }
+
+    /// Switches these settings to network `arch` (a name of
+    /// [`crate::model::ARCH_NAMES`]), chosen, so without `grid`'s
+    /// fallback ([`GridSettings::fallback`]): `grid` takes its synthesis's
+    /// size ([`grid::SYNTHESIS_SIZE`]) and frequencies, a coordinate
+    /// network leaving `grid` takes back the preset's size and
+    /// frequencies (unless a size was given: `size_for_rate` unset).
+    pub fn set_arch(&mut self, arch: &str) {
+        self.grid_train.fallback = false;
+        if arch == self.arch {
+            return;
+        }
+        if arch == "grid" {
+            (self.layers, self.hidden) = grid::SYNTHESIS_SIZE;
+            self.omegas = Vec::new();
+        } else if self.arch == "grid" {
+            if self.size_for_rate {
+                let coordinate = Self::preset(self.preset);
+                (self.layers, self.hidden, self.omegas) =
+                    (coordinate.layers, coordinate.hidden, coordinate.omegas);
+            } else if self.omegas.len() + 1 != self.layers {
+                // A size given for the grid's synthesis is kept.
+                self.omegas = crate::model::default_omegas(self.layers.saturating_sub(1));
+            }
+        }
+        self.arch = arch.into();
     }
 
     /// The architecture these settings fit for a signal with `in_dims`

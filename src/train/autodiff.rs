@@ -249,9 +249,15 @@ pub struct BurnEvaluator<B: Backend> {
 }
 
 impl<B: Backend> BurnEvaluator<B> {
-    /// Uploads `net` to `device`.
+    /// Uploads `net` to `device`; a `grid` network, whose latents this
+    /// evaluator does not interpolate, is refused.
     pub fn new(net: &Network, device: &B::Device) -> Result<Self, Error> {
         net.validate()?;
+        if let crate::model::Family::Grid { .. } = net.arch.family {
+            return Err(Error::parameter(
+                "grid networks are evaluated on the CPU only (eval::Evaluator)",
+            ));
+        }
         Ok(Self {
             model: NetModel::from_network(net, device),
             device: device.clone(),
