@@ -49,6 +49,10 @@ CONFIGS = {
     "grid-scone-w0=3": ["--arch", "grid", "--synthesis", "scone", "--omega0", "3"],
     "grid-scone-w=8": ["--arch", "grid", "--synthesis", "scone", "--omegas", "8,8"],
     "grid-scone-w=30": ["--arch", "grid", "--synthesis", "scone", "--omegas", "30,30"],
+    "grid-scone-w0=10": ["--arch", "grid", "--synthesis", "scone", "--omega0", "10"],
+    "grid-scone-w0=30": ["--arch", "grid", "--synthesis", "scone", "--omega0", "30"],
+    "grid-scone-w0=10+w=8": ["--arch", "grid", "--synthesis", "scone", "--omega0", "10", "--omegas", "8,8"],
+    "grid-scone-w0=3+w=8": ["--arch", "grid", "--synthesis", "scone", "--omega0", "3", "--omegas", "8,8"],
     "grid-siren-w0=0.3": ["--arch", "grid", "--synthesis", "siren", "--omega0", "0.3"],
     "grid-siren-w0=3": ["--arch", "grid", "--synthesis", "siren", "--omega0", "3"],
 }

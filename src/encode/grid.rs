@@ -60,7 +60,7 @@ pub fn grid_arch(
             mask: s.mask,
         },
         "siren" => Synthesis::Siren {
-            omega0: s.omega0.unwrap_or(s.grid_train.omega0),
+            omega0: s.omega0.unwrap_or(s.grid_train.siren_omega0),
         },
         "relu" => Synthesis::Relu,
         other => {
