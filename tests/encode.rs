@@ -624,7 +624,8 @@ fn small_budgets_fall_back_to_the_coordinate_network() {
         args.extend_from_slice(extra);
         scone(&args)
     };
-    // 0.8 bpp (the default quality): 409 bytes, under a grid's ~900.
+    // 0.8 bpp (the default quality): 409 bytes, under the ~1,700 a grid
+    // file's header and synthesis are counted at.
     assert_ok(&encode(&[]));
     assert_eq!(SconeFile::read(&out).unwrap().network.arch.name(), "scone");
     // 4 bpp: 2,048 bytes, a grid.

@@ -16,9 +16,6 @@ compare with the full-resolution original:
 """
 
 import argparse
-import io
-import math
-import platform
 import shlex
 import subprocess
 import tempfile
@@ -27,20 +24,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from rd import cpu_model, jpeg_at, psnr
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "kodak"
-
-
-def cpu_model():
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def psnr(a, b):
-    mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
-    return 10 * math.log10(255.0**2 / mse)
 
 
 def main():
@@ -75,12 +62,8 @@ def main():
             ours1 = Image.open(one).convert("RGB")
             bicubic = ours1.resize((w, h), Image.BICUBIC)
             lanczos = ours1.resize((w, h), Image.LANCZOS)
-            jpeg = None
-            for q in range(1, 96):
-                buf = io.BytesIO()
-                small_img.save(buf, "JPEG", quality=q, optimize=True)
-                if buf.tell() <= nbytes:
-                    jpeg = Image.open(io.BytesIO(buf.getvalue())).convert("RGB").resize((w, h), Image.LANCZOS)
+            jb = jpeg_at(small_img, nbytes)
+            jpeg = Image.fromarray(jb[1]).resize((w, h), Image.LANCZOS) if jb else None
             row = [psnr(full, ours2), psnr(full, bicubic), psnr(full, lanczos)]
             row.append(psnr(full, jpeg) if jpeg else float("nan"))
             print(f"| {name} | {nbytes} | " + " | ".join(f"{v:.2f} dB" for v in row) + " |", flush=True)

@@ -22,9 +22,6 @@ of a bit per pixel: compare syntheses on whole images.
 """
 
 import argparse
-import io
-import math
-import platform
 import subprocess
 import tempfile
 import time
@@ -32,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from rd import cpu_model, jpeg_at, psnr
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "kodak"
@@ -57,28 +56,6 @@ CONFIGS = {
     "grid-siren-w0=3": ["--arch", "grid", "--synthesis", "siren", "--omega0", "3"],
 }
 DEFAULT_CONFIGS = ["grid-scone", "grid-siren", "grid-relu", "scone (no grids)"]
-
-
-def cpu_model():
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def psnr(a, b):
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return 10 * math.log10(255.0**2 / mse)
-
-
-def jpeg_at(img, max_bytes):
-    best = None
-    for q in range(1, 96):
-        buf = io.BytesIO()
-        img.save(buf, "JPEG", quality=q, optimize=True)
-        if buf.tell() <= max_bytes:
-            best = (buf.tell(), np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")))
-    return best
 
 
 def main():

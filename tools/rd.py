@@ -73,8 +73,21 @@ def cpu_model():
 
 
 def psnr(a, b):
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    """PSNR (dB) of two 8-bit images, arrays or PIL images."""
+    mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
     return float("inf") if mse == 0 else 10 * math.log10(255.0**2 / mse)
+
+
+def jpeg_at(img, max_bytes):
+    """The largest JPEG of `img` (quality 1-95, optimised Huffman) within
+    `max_bytes`: its size and its decoded RGB array, or None."""
+    best = None
+    for q in range(1, 96):
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=q, optimize=True)
+        if buf.tell() <= max_bytes:
+            best = (buf.tell(), np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")))
+    return best
 
 
 def load_rows(path):

@@ -95,7 +95,10 @@ pub fn grid_arch(
 }
 
 /// Fits `img` as a `grid` network at `settings.rate` (0.8 bits per pixel
-/// without one) and returns the file and its measured quality.
+/// without one) and returns the file and its measured quality. A budget
+/// that cannot pay for the file's header and synthesis is an error before
+/// training, or with [`GridSettings::fallback`](super::GridSettings) the
+/// coordinate SCONE's encode instead.
 pub fn encode_grid(
     img: &Image,
     settings: &Settings,
@@ -132,6 +135,11 @@ pub fn encode_grid(
     if let Some(b) = budget
         && b < fixed
     {
+        if settings.grid_train.fallback {
+            let mut coordinate = settings.clone();
+            coordinate.set_arch("scone");
+            return super::image::encode_image(img, &coordinate, progress);
+        }
         return Err(Error::parameter(format!(
             "{b} bytes cannot pay for a `grid` file of this {}x{} image: its header and \
              synthesis take about {fixed}; ask for a higher rate, or use --arch scone",
@@ -205,21 +213,6 @@ fn fixed_bytes(
     .len() as u64;
     let weights = (arch.trainable_count() - arch.latent_count()) as u64;
     Ok(headers + (9 * weights).div_ceil(8))
-}
-
-/// Whether `settings` (a `grid` network's, at a rate with a byte budget)
-/// can pay for a `grid` file of `img` at all: [`fixed_bytes`] within the
-/// budget. Without a budget (a PSNR target), yes.
-pub fn grid_fits(img: &Image, settings: &Settings) -> Result<bool, Error> {
-    let target = settings.rate.unwrap_or(RateTarget::Bpp(0.8));
-    let Some(budget) = budget(target, (img.width * img.height) as f64)? else {
-        return Ok(true);
-    };
-    let signal = image_signal(img, settings.convention);
-    let arch = grid_arch(settings, img.width, img.height, img.channels())?;
-    let init = init_network(&arch, settings.train.seed);
-    let meta = metadata(settings, measured(999.999, -0.9999));
-    Ok(fixed_bytes(&init, &signal, &meta)? <= budget)
 }
 
 /// Bits of a tensor coded at `step` under its best geometric model.

@@ -45,11 +45,6 @@ pub fn encode_image(
     progress: &mut dyn FnMut(&StepReport),
 ) -> Result<Encoded, Error> {
     if settings.arch == "grid" {
-        if settings.grid_train.fallback && !super::grid::grid_fits(img, settings)? {
-            let mut coordinate = settings.clone();
-            coordinate.set_arch("scone");
-            return encode_image(img, &coordinate, progress);
-        }
         return super::grid::encode_grid(img, settings, progress);
     }
     if let Some(target) = settings.rate {

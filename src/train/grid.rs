@@ -704,7 +704,7 @@ pub fn fit_grid(
     match device {
         Device::Cpu => {
             let mut engine = CpuGrid::new(init, target, cfg.seed)?;
-            let lambda = drive(&mut engine, cfg, 1, progress)?;
+            let lambda = drive(&mut engine, cfg, true, progress)?;
             Ok((engine.into_network()?, lambda))
         }
         Device::Cuda => fit_grid_cuda(init, target, cfg, progress),
@@ -791,12 +791,12 @@ pub(crate) struct StepSettings {
 
 /// Runs `cfg`'s schedule on `engine`: refits, λ's controller, the noisy
 /// then rounded phases and the cosine-annealed learning rates; reads the
-/// MSE every step when `read_every` is 1, else before each refit and at
+/// MSE every step with `read_each_step`, else before each refit and at
 /// the last step. Returns the λ it ended with.
 pub(crate) fn drive(
     engine: &mut impl GridEngine,
     cfg: &GridTrainConfig,
-    read_every: usize,
+    read_each_step: bool,
     progress: &mut dyn FnMut(&GridReport),
 ) -> Result<f64, Error> {
     let mut lambda = cfg.lambda;
@@ -831,7 +831,7 @@ pub(crate) fn drive(
         let cosine = 0.5 * (1.0 + (std::f64::consts::PI * progress_frac).cos());
         let anneal = cfg.lr_floor + (1.0 - cfg.lr_floor) * cosine;
         // Read before every refit (the controller's PSNR) and at the end.
-        let read = read_every <= 1
+        let read = read_each_step
             || (step + 1) % refit_every == 0
             || step + 1 == noise_steps
             || step + 1 == cfg.steps;
@@ -1488,46 +1488,15 @@ mod tests {
             .flat_map(|y| (0..w).flat_map(move |x| (0..3).map(move |ch| (y, x, ch))))
             .map(|(y, x, ch)| targets[((2 * y) * 2 * w + 2 * x) * 3 + ch])
             .collect();
-        let arch = crate::model::Arch {
-            in_dims: 2,
-            out_dims: 3,
-            layers: 3,
-            hidden: 12,
-            family: Family::Grid {
-                synthesis: Synthesis::Relu,
-                levels: 4,
-                grid_width: w,
-                grid_height: h,
-            },
-        };
-        let target = GridTarget {
-            width: w,
-            height: h,
-            channels: 3,
-            targets: &targets,
-            convention: Convention::CellCentre,
-        };
+        let arch = small_arch(Synthesis::Relu, 4, w, h);
+        let target = rgb_target(&targets, w, h);
         let cfg = GridTrainConfig {
             steps: 120,
             lambda: 1e-3,
             refit_every: 10,
             ..GridTrainConfig::default()
         };
-        let psnr_of = |net: &Network| {
-            let coords = crate::signal::grid::image_coords(w, h, 0, h, Convention::CellCentre);
-            let mut out = vec![0f32; targets.len()];
-            crate::eval::Evaluator::new(net)
-                .unwrap()
-                .eval(&coords, &mut out)
-                .unwrap();
-            let mse: f64 = out
-                .iter()
-                .zip(&targets)
-                .map(|(a, b)| ((a.clamp(-1.0, 1.0) - b) as f64 / 2.0).powi(2))
-                .sum::<f64>()
-                / out.len() as f64;
-            -10.0 * mse.log10()
-        };
+        let psnr_of = |net: &Network| decoded_psnr(net, &targets, w, h);
         // Four seeds: one fit's PSNR varies by about half a dB with its
         // noise.
         let (mut burn, mut cpu) = (0.0, 0.0);
@@ -1574,6 +1543,50 @@ mod tests {
         assert!((burn - cpu).abs() < 0.6, "burn {burn} dB, cpu {cpu} dB");
     }
 
+    /// A 3-layer, 12-wide `grid` network of `levels` grids for a `w` × `h`
+    /// RGB image.
+    fn small_arch(synthesis: Synthesis, levels: usize, w: usize, h: usize) -> crate::model::Arch {
+        crate::model::Arch {
+            in_dims: 2,
+            out_dims: 3,
+            layers: 3,
+            hidden: 12,
+            family: Family::Grid {
+                synthesis,
+                levels,
+                grid_width: w,
+                grid_height: h,
+            },
+        }
+    }
+
+    fn rgb_target(targets: &[f32], w: usize, h: usize) -> GridTarget<'_> {
+        GridTarget {
+            width: w,
+            height: h,
+            channels: 3,
+            targets,
+            convention: Convention::CellCentre,
+        }
+    }
+
+    /// The PSNR (dB) of `net` decoded at the `w` × `h` pixels of `targets`.
+    fn decoded_psnr(net: &Network, targets: &[f32], w: usize, h: usize) -> f64 {
+        let coords = crate::signal::grid::image_coords(w, h, 0, h, Convention::CellCentre);
+        let mut out = vec![0f32; targets.len()];
+        crate::eval::Evaluator::new(net)
+            .unwrap()
+            .eval(&coords, &mut out)
+            .unwrap();
+        let mse: f64 = out
+            .iter()
+            .zip(targets)
+            .map(|(a, b)| ((a.clamp(-1.0, 1.0) - b) as f64 / 2.0).powi(2))
+            .sum::<f64>()
+            / out.len() as f64;
+        -10.0 * mse.log10()
+    }
+
     fn kodim23() -> (Vec<f32>, usize, usize) {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/kodim23-64x64.png");
         let img = image::open(path).unwrap().to_rgb8();
@@ -1587,25 +1600,8 @@ mod tests {
 
     fn small_fit(threads: usize, lambda: f64, steps: usize) -> Network {
         let (targets, w, h) = kodim23();
-        let arch = crate::model::Arch {
-            in_dims: 2,
-            out_dims: 3,
-            layers: 3,
-            hidden: 12,
-            family: Family::Grid {
-                synthesis: syntheses().remove(0),
-                levels: 5,
-                grid_width: w,
-                grid_height: h,
-            },
-        };
-        let target = GridTarget {
-            width: w,
-            height: h,
-            channels: 3,
-            targets: &targets,
-            convention: Convention::CellCentre,
-        };
+        let arch = small_arch(syntheses().remove(0), 5, w, h);
+        let target = rgb_target(&targets, w, h);
         let cfg = GridTrainConfig {
             steps,
             lambda,
@@ -1640,20 +1636,11 @@ mod tests {
     fn a_fit_learns_the_image_and_lambda_trades_bits_for_quality() {
         let (targets, w, h) = kodim23();
         let psnr_and_bits = |net: &Network| {
-            let coords = crate::signal::grid::image_coords(w, h, 0, h, Convention::CellCentre);
-            let mut out = vec![0f32; targets.len()];
-            crate::eval::Evaluator::new(net)
-                .unwrap()
-                .eval(&coords, &mut out)
-                .unwrap();
-            let mse: f64 = out
-                .iter()
-                .zip(&targets)
-                .map(|(a, b)| ((a.clamp(-1.0, 1.0) - b) as f64 / 2.0).powi(2))
-                .sum::<f64>()
-                / out.len() as f64;
             let grids = latents::grids_of(&net.arch, &net.tensors).unwrap();
-            (-10.0 * mse.log10(), latents::estimated_bytes(&grids))
+            (
+                decoded_psnr(net, &targets, w, h),
+                latents::estimated_bytes(&grids),
+            )
         };
         let (cheap, dear) = (small_fit(2, 2e-2, 150), small_fit(2, 2e-4, 150));
         let (pc, bc) = psnr_and_bits(&cheap);

@@ -46,7 +46,7 @@ pub(crate) fn fit_grid_burn<B: AutodiffBackend>(
     check_target(&init, target)?;
     let mut engine = BurnGrid::<B>::new(&init, target, device);
     B::seed(device, cfg.seed ^ 0x6772_6964);
-    let lambda = drive(&mut engine, cfg, cfg.refit_every.max(1), progress)?;
+    let lambda = drive(&mut engine, cfg, false, progress)?;
     Ok((engine.into_network()?, lambda))
 }
 
@@ -116,10 +116,10 @@ pub(crate) struct BurnGrid<B: AutodiffBackend> {
     model: Option<NetModel<B>>,
     optim: OptimizerAdaptor<Adam, NetModel<B>, B>,
     device: B::Device,
-    /// The parameters' indices of the grids, finest first, and of the
-    /// synthesis.
-    latent_params: Vec<usize>,
-    synthesis_params: Vec<usize>,
+    /// The ids of the grids' parameters and of the synthesis's, each
+    /// stepped by Adam at its own rate.
+    latent_ids: Vec<ParamId>,
+    synthesis_ids: Vec<ParamId>,
     taps: Vec<LevelTaps<B>>,
     contexts: Vec<Context>,
     /// `[pixels, 2]` coordinates and `[pixels, channels]` targets.
@@ -150,8 +150,15 @@ impl<B: AutodiffBackend> BurnGrid<B> {
                 bits: 0.0,
             })
             .collect();
-        let specs = init.arch.tensor_specs();
-        let (latent_params, synthesis_params) = (0..specs.len()).partition(|&i| specs[i].latent);
+        let model = NetModel::from_network(init, device);
+        let (mut latent_ids, mut synthesis_ids) = (Vec::new(), Vec::new());
+        for (s, p) in init.arch.tensor_specs().iter().zip(&model.params) {
+            if s.latent {
+                latent_ids.push(p.id);
+            } else {
+                synthesis_ids.push(p.id);
+            }
+        }
         let mut coords = Vec::with_capacity(2 * npix);
         for &y in &ys {
             for &x in &xs {
@@ -159,15 +166,15 @@ impl<B: AutodiffBackend> BurnGrid<B> {
             }
         }
         Self {
-            model: Some(NetModel::from_network(init, device)),
+            model: Some(model),
             optim: AdamConfig::new()
                 .with_beta_1(0.9)
                 .with_beta_2(0.999)
                 .with_epsilon(1e-8)
                 .init(),
             device: device.clone(),
-            latent_params,
-            synthesis_params,
+            latent_ids,
+            synthesis_ids,
             taps,
             contexts,
             x: Tensor::from_data(TensorData::new(coords, [npix, 2]), device),
@@ -184,7 +191,7 @@ impl<B: AutodiffBackend> BurnGrid<B> {
 
     /// The float latents, `[h, w]` each, finest first.
     fn latents(&self, model: &NetModel<B>) -> Vec<Tensor<B, 2>> {
-        (0..self.latent_params.len())
+        (0..self.taps.len())
             .map(|k| model.param(&format!("latent.{k}")).transpose())
             .collect()
     }
@@ -359,13 +366,9 @@ impl<B: AutodiffBackend> GridEngine for BurnGrid<B> {
         };
         let (loss, mse) = self.loss(&model, &latents, s.lambda);
         let value = read.then(|| mse.into_scalar().elem::<f64>());
-        let ids = |which: &[usize]| -> Vec<ParamId> {
-            which.iter().map(|&i| model.params[i].id).collect()
-        };
-        let (lat_ids, syn_ids) = (ids(&self.latent_params), ids(&self.synthesis_params));
         let mut grads = loss.backward();
-        let syn = GradientsParams::from_params(&mut grads, &model, &syn_ids);
-        let lat = GradientsParams::from_params(&mut grads, &model, &lat_ids);
+        let syn = GradientsParams::from_params(&mut grads, &model, &self.synthesis_ids);
+        let lat = GradientsParams::from_params(&mut grads, &model, &self.latent_ids);
         let model = self.optim.step(s.lr_synthesis as f64, model, syn);
         self.model = Some(self.optim.step(s.lr_latents as f64, model, lat));
         Ok(value)
