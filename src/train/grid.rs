@@ -691,7 +691,7 @@ pub(crate) fn axis_coords(n: usize, convention: Convention) -> Vec<f32> {
 /// Fits the `grid` network `init` to `target`: latents and synthesis
 /// together (see the module's notes), on the CPU's own engine or, with
 /// [`Device::Cuda`] (feature `cuda`), with burn-cuda's autodiff
-/// ([`super::grid_burn`]). Returns the network with its latents rounded to
+/// (`train::grid_burn`). Returns the network with its latents rounded to
 /// integers and its synthesis in `f32`, and the λ it ended with.
 pub fn fit_grid(
     init: Network,

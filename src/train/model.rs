@@ -285,7 +285,7 @@ impl<B: Backend> NetModel<B> {
     /// A `grid` network (FORMAT.md §5.9) at `x` given its interpolated
     /// latents `lat` there. The first layer's maps, which read the
     /// latents, are sums of broadcast f32 products, as coordinate maps
-    /// are (see [`product`]): the decoder evaluates them in f32.
+    /// are (see `product`): the decoder evaluates them in f32.
     ///
     /// # Panics
     ///
