@@ -55,18 +55,44 @@ fn vectors_of(kind: &str) -> Vec<(Value, SconeFile)> {
         .collect()
 }
 
-/// An 8-bit PNG: width, height, channels and samples.
-fn read_png(path: &Path) -> (usize, usize, usize, Vec<u8>) {
+/// A PNG of `depth` (8 or 16) bits per sample: width, height, channels
+/// and samples.
+fn read_png(path: &Path, depth: u8) -> (usize, usize, usize, Vec<u16>) {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut reader = png::Decoder::new(std::io::BufReader::new(file))
         .read_info()
         .unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!(info.bit_depth, png::BitDepth::Eight, "{}", path.display());
     buf.truncate(info.buffer_size());
+    let samples = match info.bit_depth {
+        png::BitDepth::Eight if depth == 8 => buf.iter().map(|&b| b as u16).collect(),
+        // Big-endian, as PNG stores them.
+        png::BitDepth::Sixteen if depth == 16 => buf
+            .chunks_exact(2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .collect(),
+        d => panic!("{}: a {d:?} PNG, expected {depth} bits", path.display()),
+    };
     let channels = info.color_type.samples();
-    (info.width as usize, info.height as usize, channels, buf)
+    (info.width as usize, info.height as usize, channels, samples)
+}
+
+/// CONFORMANCE.md §2 rule 2: how far a sample may be from the expected
+/// PNG's at `depth` bits.
+fn sample_tolerance(depth: u8) -> i32 {
+    if depth == 16 { 4 } else { 1 }
+}
+
+/// The samples of `decoder` at `w` × `h` and `depth` bits.
+fn decoded_samples(decoder: &Decoder, w: usize, h: usize, depth: u8) -> Vec<u16> {
+    let image = decoder.image(w as u64, h as u64).unwrap();
+    if depth == 16 {
+        image.to_vec::<u16>().unwrap()
+    } else {
+        let samples: Vec<u8> = image.to_vec().unwrap();
+        samples.into_iter().map(u16::from).collect()
+    }
 }
 
 fn read_f32(path: &Path) -> Vec<f32> {
@@ -119,15 +145,16 @@ fn image_vectors_decode_within_tolerance() {
             let coords = image_coords(w, h, 0, h, file.signal.convention);
             let what = format!("{name} at {w}x{h}");
             largest = largest.max(check_outputs(&eval, &coords, &expected, &what));
-            // 8-bit samples, from the front API.
-            let (pw, ph, pc, png) = read_png(&dir.join(d["png"].as_str().unwrap()));
+            // Samples at the file's bit depth, from the front API.
+            let depth = file.signal.bit_depth;
+            let (pw, ph, pc, png) = read_png(&dir.join(d["png"].as_str().unwrap()), depth);
             assert_eq!((pw, ph, pc), (w, h, file.signal.channels()));
-            let samples: Vec<u8> = decoder.image(w as u64, h as u64).unwrap().to_vec().unwrap();
+            let samples = decoded_samples(&decoder, w, h, depth);
             assert_eq!(samples.len(), png.len());
             for (i, (a, b)) in samples.iter().zip(&png).enumerate() {
                 let (a, b) = (*a as i32, *b as i32);
                 assert!(
-                    (a - b).abs() <= 1,
+                    (a - b).abs() <= sample_tolerance(depth),
                     "{name} at {w}x{h}: sample {i} is {a}, expected {b}"
                 );
             }
@@ -514,4 +541,228 @@ fn every_invalid_file_is_rejected_for_its_rule() {
         "CONFORMANCE.md lists files that are missing"
     );
     assert!(count >= 29, "only {count} invalid files");
+}
+
+/// The manifest entry and file of the image vector `name`.
+fn image_vector(name: &str) -> (Value, SconeFile) {
+    vectors_of("image")
+        .into_iter()
+        .find(|(v, _)| v["file"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("no image vector {name}"))
+}
+
+/// The largest raw-output error of `network` over every decode of the
+/// image vector `v` of `file`.
+fn largest_image_error(network: &scone::model::Network, v: &Value, file: &SconeFile) -> f32 {
+    let eval = Evaluator::new(network).unwrap();
+    let mut worst = 0f32;
+    for d in v["decodes"].as_array().unwrap() {
+        let (w, h) = (usize_of(d, "width"), usize_of(d, "height"));
+        let expected = read_f32(&vectors_dir().join(d["values"].as_str().unwrap()));
+        let coords = image_coords(w, h, 0, h, file.signal.convention);
+        let mut out = vec![0f32; expected.len()];
+        eval.eval(&coords, &mut out).unwrap();
+        worst = worst.max(largest_error(&out, &expected));
+    }
+    worst
+}
+
+/// The `-l` masks' scales a_i (FORMAT.md §5.2) are far from 1 in their
+/// `-scales` vectors, so that a decoder ignoring them fails there.
+#[test]
+fn mask_scale_vectors_catch_ignored_scales() {
+    use scone::model::Mask;
+    for mask in [Mask::NTanhL, Mask::SigmoidL] {
+        let name = format!("arch-scone-{}-scales.scone", mask.name());
+        let (v, file) = image_vector(&name);
+        let scales: Vec<&Vec<f32>> = file
+            .network
+            .tensors
+            .iter()
+            .filter(|t| t.name.ends_with(".mask.scale"))
+            .map(|t| &t.data)
+            .collect();
+        assert_eq!(scales.len(), file.network.arch.layers - 1, "{name}");
+        assert!(scales.len() >= 3, "{name}: {} layers", scales.len());
+        for (i, a) in scales.iter().enumerate() {
+            for &a in a.iter() {
+                assert!(
+                    (0.25..=3.0).contains(&a) && (a - 1.0).abs() >= 0.25,
+                    "{name}: layer {i} has scale {a}"
+                );
+            }
+            let mut distinct = a.to_vec();
+            distinct.sort_by(f32::total_cmp);
+            distinct.dedup();
+            assert!(distinct.len() >= 5, "{name}: layer {i}: {distinct:?}");
+        }
+        assert!(
+            scales.windows(2).all(|p| p[0] != p[1]),
+            "{name}: layers with the same scales"
+        );
+        // A decoder taking a_i = 1 misses the expected outputs by far.
+        let mut ignored = file.network.clone();
+        for t in &mut ignored.tensors {
+            if t.name.ends_with(".mask.scale") {
+                t.data.fill(1.0);
+            }
+        }
+        let miss = largest_image_error(&ignored, &v, &file);
+        println!("{name}: scales taken as 1 miss by {miss:.2e}");
+        assert!(
+            miss > 100.0 * MAX_OUTPUT_ERROR,
+            "{name}: misses by {miss:e}"
+        );
+    }
+}
+
+/// `mfn` has a vector with at least three multiplicative layers
+/// (FORMAT.md §5.6: L − 2 of them).
+#[test]
+fn mfn_vector_has_three_multiplicative_layers() {
+    let (_, file) = image_vector("arch-mfn-five-layers.scone");
+    assert_eq!(file.network.arch.label(), "mfn");
+    assert!(file.network.arch.layers >= 5);
+    let multiplicative = file
+        .network
+        .tensors
+        .iter()
+        .filter(|t| t.name.starts_with("hidden.") && t.name.ends_with(".weight"))
+        .count();
+    assert!(
+        multiplicative >= 3,
+        "{multiplicative} multiplicative layers"
+    );
+}
+
+/// A 16-bit image vector's PNGs hold 16-bit samples that 8-bit samples
+/// widened (× 257) do not reproduce within the tolerance.
+#[test]
+fn sixteen_bit_vector_needs_sixteen_bits() {
+    let dir = vectors_dir();
+    let mut checked = 0;
+    for (v, file) in vectors_of("image") {
+        if file.signal.bit_depth != 16 {
+            continue;
+        }
+        let name = v["file"].as_str().unwrap();
+        let decoder = Decoder::open(dir.join(name)).unwrap();
+        for d in v["decodes"].as_array().unwrap() {
+            let (w, h) = (usize_of(d, "width"), usize_of(d, "height"));
+            let (_, _, _, png) = read_png(&dir.join(d["png"].as_str().unwrap()), 16);
+            let widened = decoded_samples(&decoder, w, h, 8);
+            let miss = png
+                .iter()
+                .zip(&widened)
+                .map(|(&a, &b)| (a as i32 - 257 * b as i32).abs())
+                .max()
+                .unwrap();
+            assert!(
+                miss > 10 * sample_tolerance(16),
+                "{name} at {w}x{h}: 8-bit samples miss by {miss} only"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 1, "no 16-bit image vector");
+}
+
+/// A vector stores `f32`, `f16` and `affine8` data without compression
+/// (FORMAT.md §6.1, `compression` 0).
+#[test]
+fn uncompressed_vector_stores_plain_weights() {
+    let name = "rgb-uncompressed.scone";
+    image_vector(name);
+    let bytes = std::fs::read(vectors_dir().join(name)).unwrap();
+    let stored = scone::format::stored_weights(&bytes).unwrap();
+    assert_eq!(stored.compression, "none", "{name}");
+    assert_eq!(stored.raw_bytes, stored.packed_bytes, "{name}");
+    let file = SconeFile::from_bytes(&bytes).unwrap();
+    for want in ["f32", "f16", "affine8"] {
+        assert!(
+            file.encodings.iter().any(|e| e.name() == want),
+            "{name}: no {want} tensor"
+        );
+    }
+}
+
+/// The chunk types of a file, in order (FORMAT.md §3.1).
+fn chunk_types(bytes: &[u8]) -> Vec<[u8; 4]> {
+    let mut types = Vec::new();
+    let mut pos = 12;
+    while pos < bytes.len() {
+        types.push(bytes[pos..pos + 4].try_into().unwrap());
+        let len = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap()) as usize;
+        pos += 12 + len;
+    }
+    types
+}
+
+/// The `*ancillary-every-position` vectors have an ancillary chunk in
+/// every place FORMAT.md §3.2 allows one, `LATN`'s included, and decode
+/// exactly as the files they were made from.
+#[test]
+fn ancillary_vectors_fill_every_place() {
+    let dir = vectors_dir();
+    let mut after = std::collections::HashSet::new();
+    for (name, source) in [
+        ("ancillary-every-position", "rgb-f16-endpoints"),
+        ("grid-ancillary-every-position", "grid-scone-rgb"),
+    ] {
+        let (v, _) = image_vector(&format!("{name}.scone"));
+        let types = chunk_types(&std::fs::read(dir.join(format!("{name}.scone"))).unwrap());
+        let ancillary = |t: &[u8; 4]| t[0].is_ascii_lowercase();
+        for (i, t) in types.iter().enumerate() {
+            if !ancillary(t) && t != b"DONE" {
+                assert!(ancillary(&types[i + 1]), "{name}: nothing after {t:?}");
+                after.insert(*t);
+            }
+        }
+        assert_eq!(types.last(), Some(b"DONE"));
+        assert!(
+            ancillary(&types[types.len() - 2]),
+            "{name}: nothing before DONE"
+        );
+        // The same outputs as the source, to the bit.
+        let d = &v["decodes"][0];
+        let (w, h) = (usize_of(d, "width"), usize_of(d, "height"));
+        let ours = std::fs::read(dir.join(d["values"].as_str().unwrap())).unwrap();
+        let theirs = std::fs::read(dir.join(format!("{source}.{w}x{h}.f32"))).unwrap();
+        assert!(ours == theirs, "{name}: outputs differ from {source}'s");
+    }
+    for t in [b"SGNL", b"ARCH", b"WGHT", b"LATN"] {
+        assert!(after.contains(t), "no ancillary chunk after {t:?}");
+    }
+}
+
+/// The `grid` vectors (FORMAT.md §5.9) cover the smallest grids (1×1), the
+/// largest (the finest as large as the image, eight of them) and a finest
+/// grid smaller than its image on both axes.
+#[test]
+fn grid_vectors_cover_the_grid_sizes() {
+    let mut seen = std::collections::HashSet::new();
+    for (_, file) in vectors_of("image") {
+        let scone::model::Family::Grid {
+            levels,
+            grid_width,
+            grid_height,
+            ..
+        } = file.network.arch.family
+        else {
+            continue;
+        };
+        let [w, h] = [0, 1].map(|a| file.signal.sizes[a] as usize);
+        if (grid_width, grid_height) == (1, 1) {
+            seen.insert("smallest");
+        }
+        if (grid_width, grid_height) == (w, h) && levels == 8 {
+            seen.insert("largest");
+        }
+        if grid_width < w && grid_height < h {
+            seen.insert("smaller than the image");
+        }
+    }
+    for want in ["smallest", "largest", "smaller than the image"] {
+        assert!(seen.contains(want), "no {want} grid vector");
+    }
 }

@@ -16,7 +16,7 @@
 
 use scone::eval::reference::{eval_reference, normalise_outputs, rbm_gate_margin};
 use scone::format::{Encoding, SconeFile};
-use scone::model::{Arch, Family, Mask, Synthesis, init_network};
+use scone::model::{Arch, Family, Mask, Network, Synthesis, init_network};
 use scone::signal::grid::{coordinate, time_coordinate};
 use scone::signal::{Convention, Domain, FrameRate, Kind, Layout, SignalInfo};
 use serde_json::json;
@@ -206,18 +206,6 @@ fn vectors() -> Vec<Vector> {
     ]);
     // `grid` (FORMAT.md §5.9, §6.5): each synthesis; the most grids on
     // odd sizes, and the smallest grids (1×1) there are.
-    let grid = |synthesis: Synthesis, levels: usize, w: usize, h: usize, c: usize| Arch {
-        in_dims: 2,
-        out_dims: c,
-        layers: 3,
-        hidden: 12,
-        family: Family::Grid {
-            synthesis,
-            levels,
-            grid_width: w,
-            grid_height: h,
-        },
-    };
     out.extend([
         Vector {
             name: "grid-scone-rgb",
@@ -259,6 +247,167 @@ fn vectors() -> Vec<Vector> {
             encodings: &[Coded { step: 1.0 / 50.0 }],
             decodes: &[[3, 2]],
         },
+    ]);
+    out
+}
+
+/// A `grid` architecture (FORMAT.md §5.9) of 3 layers of 12 units: its
+/// synthesis, G and the finest grid's width and height, for `c` channels.
+fn grid(synthesis: Synthesis, levels: usize, w: usize, h: usize, c: usize) -> Arch {
+    Arch {
+        in_dims: 2,
+        out_dims: c,
+        layers: 3,
+        hidden: 12,
+        family: Family::Grid {
+            synthesis,
+            levels,
+            grid_width: w,
+            grid_height: h,
+        },
+    }
+}
+
+/// An image vector added after those of [`vectors`], for a reading they
+/// let pass: its `SGNL` bit depth, an edit of the random network (before
+/// its outputs are widened) and whether its weights are stored without
+/// compression.
+struct MoreVector {
+    vector: Vector,
+    bit_depth: u8,
+    edit: fn(&mut Network),
+    uncompressed: bool,
+}
+
+/// Mask scales a_i (FORMAT.md §5.2) far from 1: 0.25 … 3, none within
+/// 0.25 of 1, different from unit to unit and from layer to layer.
+const MASK_SCALES: [f32; 10] = [0.25, 2.5, 0.5, 3.0, 0.4, 1.75, 0.3, 2.0, 0.6, 1.5];
+
+/// Sets every `hidden.{i}.mask.scale` value j to a [`MASK_SCALES`] entry
+/// that depends on i and j.
+fn spread_mask_scales(network: &mut Network) {
+    let mut layer = 0;
+    for t in &mut network.tensors {
+        if t.name.ends_with(".mask.scale") {
+            for (j, a) in t.data.iter_mut().enumerate() {
+                *a = MASK_SCALES[(3 * layer + 7 * j) % MASK_SCALES.len()];
+            }
+            layer += 1;
+        }
+    }
+}
+
+fn more_vectors() -> Vec<MoreVector> {
+    use Encoding::*;
+    let keep = |vector: Vector| MoreVector {
+        vector,
+        bit_depth: 8,
+        edit: |_| {},
+        uncompressed: false,
+    };
+    // The `-l` masks with their scales far from 1 (the initial scales are
+    // all 1, so that a decoder ignoring them passes the `arch-*` vectors),
+    // over three hidden layers.
+    let scaled = [Mask::NTanhL, Mask::SigmoidL].map(|mask| {
+        let arch = Arch::scone(2, 3, 4, 16, 30.0, vec![60.0, 40.0, 20.0], mask);
+        let name: &'static str =
+            Box::leak(format!("arch-{}-scales", arch.label()).into_boxed_str());
+        MoreVector {
+            vector: Vector {
+                name,
+                arch,
+                layout: Layout::Rgb,
+                sizes: [24, 16],
+                convention: Convention::CellCentre,
+                value_range: [0.0, 1.0],
+                encodings: &[F32, F16],
+                decodes: &[[37, 23]],
+            },
+            bit_depth: 8,
+            edit: spread_mask_scales,
+            uncompressed: false,
+        }
+    });
+    let mut out: Vec<MoreVector> = scaled.into_iter().collect();
+    out.extend([
+        // `mfn` with L = 5: four filters and three multiplicative layers
+        // (FORMAT.md §5.6), W_0, W_1 and W_2.
+        keep(Vector {
+            name: "arch-mfn-five-layers",
+            arch: Arch {
+                in_dims: 2,
+                out_dims: 3,
+                layers: 5,
+                hidden: 16,
+                family: Family::default_of("mfn", 5).expect("a known family"),
+            },
+            layout: Layout::Rgb,
+            sizes: [24, 16],
+            convention: Convention::CellCentre,
+            value_range: [0.0, 1.0],
+            encodings: &[F32, F16, Affine8],
+            decodes: &[[37, 23]],
+        }),
+        // A 16-bit image (FORMAT.md §4.1, §4.4): 16-bit PNGs.
+        MoreVector {
+            vector: Vector {
+                name: "rgb-16-bit",
+                arch: arch(2, 3, 3, 24, &[60.0, 20.0]),
+                layout: Layout::Rgb,
+                sizes: [24, 16],
+                convention: Convention::CellCentre,
+                value_range: [0.0, 1.0],
+                encodings: &[F32],
+                decodes: &[[50, 7]],
+            },
+            bit_depth: 16,
+            edit: |_| {},
+            uncompressed: false,
+        },
+        // `compression` 0 over `f32`, `f16` and `affine8` data (FORMAT.md
+        // §6.1), which the encoder would store with zstd.
+        MoreVector {
+            vector: Vector {
+                name: "rgb-uncompressed",
+                arch: arch(2, 3, 3, 16, &[60.0, 20.0]),
+                layout: Layout::Rgb,
+                sizes: [20, 12],
+                convention: Convention::Endpoints,
+                value_range: [0.0, 1.0],
+                encodings: &[F32, F16, Affine8],
+                decodes: &[[31, 9]],
+            },
+            bit_depth: 8,
+            edit: |_| {},
+            uncompressed: true,
+        },
+        // `grid` whose finest grid is smaller than the image on both axes
+        // (7×3 on 30×20): grid sizes come from the architecture, not from
+        // `SGNL`.
+        keep(Vector {
+            name: "grid-relu-rgb-coarse-grid",
+            arch: grid(Synthesis::Relu, 3, 7, 3, 3),
+            layout: Layout::Rgb,
+            sizes: [30, 20],
+            convention: Convention::CellCentre,
+            value_range: [0.0, 1.0],
+            encodings: &[Coded { step: 1.0 / 100.0 }],
+            decodes: &[[11, 16]],
+        }),
+        // The largest grids: the finest as large as the image (129×3) and
+        // the most of them (8), each ⌈·/2⌉ of the one before: widths 129,
+        // 65, 33, 17, 9, 5, 3, 2 (never 1) while the heights reach 1 at
+        // the third grid.
+        keep(Vector {
+            name: "grid-siren-gray-largest",
+            arch: grid(Synthesis::Siren { omega0: 1.0 }, 8, 129, 3, 1),
+            layout: Layout::Gray,
+            sizes: [129, 3],
+            convention: Convention::Endpoints,
+            value_range: [0.0, 1.0],
+            encodings: &[F32],
+            decodes: &[[200, 5]],
+        }),
     ]);
     out
 }
@@ -330,6 +479,7 @@ fn write_synthetic(
     seed: u64,
     signal: SignalInfo,
     encodings: &[Encoding],
+    edit: fn(&mut Network),
 ) -> Result<String> {
     let mut network = init_network(arch, seed);
     let specs = arch.tensor_specs();
@@ -355,6 +505,7 @@ fn write_synthetic(
             }
         }
     }
+    edit(&mut network);
     if arch.mask() == Some(Mask::Sin2) {
         // Random initialisation leaves outputs near zero; widen the output
         // map to U(−2/√H, 2/√H) so the vectors span the value range.
@@ -443,13 +594,20 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let fitted = fitted_files(&dir)?;
     let mut manifest = Vec::new();
-    // Images.
-    for (seed, v) in vectors().into_iter().enumerate() {
+    // Images: a vector's seed is its place in the two lists.
+    let plain = vectors().into_iter().map(|vector| MoreVector {
+        vector,
+        bit_depth: 8,
+        edit: |_| {},
+        uncompressed: false,
+    });
+    for (seed, m) in plain.chain(more_vectors()).enumerate() {
+        let v = &m.vector;
         let signal = SignalInfo {
             kind: Kind::Image,
             layout: v.layout,
             sizes: v.sizes.to_vec(),
-            bit_depth: 8,
+            bit_depth: m.bit_depth,
             value_range: v.value_range,
             convention: v.convention,
             frame_rate: None,
@@ -462,7 +620,11 @@ fn main() -> Result<()> {
             100 + seed as u64,
             signal,
             v.encodings,
+            m.edit,
         )?;
+        if m.uncompressed {
+            store_uncompressed(&dir.join(&name))?;
+        }
         let mut entry = expected_outputs(&dir, &name, v.sizes, v.decodes)?;
         if let Some(symbols) = write_symbols(&dir, &name)? {
             entry["symbols"] = json!(symbols);
@@ -480,6 +642,40 @@ fn main() -> Result<()> {
         [32, 24],
         &[],
     )?);
+    // Ancillary chunks in every place FORMAT.md §3.2 allows them: after
+    // `SGNL`, after each critical chunk and before `DONE`, in a file
+    // without and a file with `LATN`. Their types are the critical ones
+    // with the first letter lower case, which a decoder comparing types
+    // without case would take for repeated critical chunks; the payloads
+    // are empty, not UTF-8 or the first bytes of the critical chunk's.
+    for (source, name, sizes) in [
+        ("rgb-f16-endpoints", "ancillary-every-position", [32, 24]),
+        ("grid-scone-rgb", "grid-ancillary-every-position", [37, 23]),
+    ] {
+        let chunks = split(&std::fs::read(dir.join(format!("{source}.scone")))?);
+        let mut out = Vec::new();
+        for (i, (ty, payload)) in chunks.iter().enumerate() {
+            if ty == b"DONE" {
+                // Two in a row, the last one typed `dONE` and empty.
+                out.push((*b"zzzz", vec![0xff, 0xfe, 0x00, 0x80]));
+                out.push((*b"dONE", Vec::new()));
+            }
+            out.push((*ty, payload.clone()));
+            if ty[0].is_ascii_uppercase() && ty != b"DONE" {
+                let mut lower = *ty;
+                lower[0] = lower[0].to_ascii_lowercase();
+                let payload = match i % 3 {
+                    0 => Vec::new(),
+                    1 => vec![0xc3, 0x28, 0xa0, 0xa1, 0xff],
+                    _ => payload[..payload.len().min(12)].to_vec(),
+                };
+                out.push((lower, payload));
+            }
+        }
+        let file = format!("{name}.scone");
+        std::fs::write(dir.join(&file), join(&out))?;
+        manifest.push(expected_outputs(&dir, &file, sizes, &[])?);
+    }
     // Videos.
     for (seed, v) in video_vectors().into_iter().enumerate() {
         let signal = SignalInfo {
@@ -499,6 +695,7 @@ fn main() -> Result<()> {
             200 + seed as u64,
             signal,
             v.encodings,
+            |_| {},
         )?;
         manifest.push(video_outputs(&dir, &name, v.decodes)?);
     }
@@ -522,6 +719,7 @@ fn main() -> Result<()> {
             300 + seed as u64,
             signal,
             v.encodings,
+            |_| {},
         )?;
         manifest.push(sdf_outputs(&dir, &name)?);
     }
@@ -598,8 +796,8 @@ fn write_values(dir: &Path, name: &str, out: &[f64]) -> Result<()> {
 }
 
 /// Evaluates `name` with the reference at its own size and at `extra`
-/// sizes; writes raw outputs (`.f32`) and 8-bit PNGs; returns the
-/// manifest entry.
+/// sizes; writes raw outputs (`.f32`) and PNGs at the file's bit depth;
+/// returns the manifest entry.
 fn expected_outputs(
     dir: &Path,
     name: &str,
@@ -636,7 +834,8 @@ fn expected_outputs(
             .collect();
         let png = format!("{stem}.{w}x{h}.png");
         let f = std::fs::File::create(dir.join(&png))?;
-        scone::signal::image::write_png(f, w, h, file.signal.layout, 8, h, |y0, y1| {
+        let depth = file.signal.bit_depth;
+        scone::signal::image::write_png(f, w, h, file.signal.layout, depth, h, |y0, y1| {
             let c = file.signal.channels();
             Ok(samples[y0 * w * c..y1 * w * c].to_vec())
         })?;
@@ -941,6 +1140,24 @@ fn write_invalid_grid(dir: &Path, valid: &[u8]) -> Result<()> {
         ),
     ];
     put_rejected(dir, files)
+}
+
+/// Rewrites the file at `path` with its `WGHT` data stored as it is
+/// (`compression` 0, FORMAT.md §6.1); the file had it compressed.
+fn store_uncompressed(path: &Path) -> Result<()> {
+    let mut chunks = split(&std::fs::read(path)?);
+    assert_eq!(&chunks[2].0, b"WGHT");
+    let w = &chunks[2].1;
+    let (_, raw_len_at) = data_offsets(w);
+    if w[raw_len_at - 1] != 1 {
+        return Err(format!("{}: the weights are not compressed", path.display()).into());
+    }
+    let (_, raw) = unpack_weights(w);
+    chunks[2].1 = repack(w, 0, &raw);
+    let bytes = join(&chunks);
+    SconeFile::from_bytes(&bytes)?;
+    std::fs::write(path, bytes)?;
+    Ok(())
 }
 
 /// Where the data of a WGHT payload written by this crate starts (after
