@@ -637,3 +637,77 @@ fn small_budgets_fall_back_to_the_coordinate_network() {
     assert_fails(&encode(&["--arch", "grid"]), "cannot pay for a `grid` file");
     assert!(!out.exists());
 }
+
+/// Every network the encoder trains writes the same file with one and two
+/// threads (rayon's pool, which also runs gemm's and burn's parallel
+/// work): the grid with each synthesis, SCONE with each mask (sin² on the
+/// host engine, the others with burn's autodiff) and each baseline, all
+/// coded at a rate through the quantisation-aware steps; a clip and a
+/// shape. Each run is its own process, so no state (a hash map's order,
+/// say) is shared between the two.
+#[test]
+fn every_family_encodes_the_same_bytes_with_one_and_two_threads() {
+    use scone::model::{FAMILY_NAMES, Mask, Synthesis};
+    let dir = tempfile::tempdir().unwrap();
+    let image = sample("kodim23-64x64.png");
+    let mut cases: Vec<(String, std::path::PathBuf, Vec<&str>)> = Vec::new();
+    for synthesis in Synthesis::NAMES {
+        let args = ["--synthesis", synthesis, "--iterations", "30", "--bpp", "4"];
+        let args = [&["--arch", "grid"][..], &args].concat();
+        cases.push((format!("grid {synthesis}"), image.clone(), args));
+    }
+    // Wide enough that gemm's and burn's parallel paths run; WIRE's
+    // complex features cost as much at half the width.
+    let coordinate = |arch: &str| {
+        let width = if arch == "wire" { "24" } else { "48" };
+        vec!["--iterations", "20", "--width", width, "--size", "3k"]
+    };
+    for mask in Mask::ALL {
+        let args = [
+            &["--arch", "scone", "--mask", mask.name()][..],
+            &coordinate("scone"),
+        ]
+        .concat();
+        cases.push((format!("scone {}", mask.name()), image.clone(), args));
+    }
+    for arch in FAMILY_NAMES.into_iter().filter(|&a| a != "scone") {
+        let args = [&["--arch", arch][..], &coordinate(arch)].concat();
+        cases.push((arch.into(), image.clone(), args));
+    }
+    cases.push((
+        "clip".into(),
+        sample("bikes-64x48x8.y4m"),
+        vec!["--iterations", "10"],
+    ));
+    let sdf = ["--iterations", "10", "--surface-points", "2000"];
+    cases.push((
+        "shape".into(),
+        sample("bunny-coarse.obj"),
+        [&sdf[..], &["--eval-resolution", "16"]].concat(),
+    ));
+    let bin = std::env::var_os("SCONE_BIN").unwrap_or(env!("CARGO_BIN_EXE_scone").into());
+    let mut differ = Vec::new();
+    for (name, input, args) in &cases {
+        let mut files = Vec::new();
+        let start = std::time::Instant::now();
+        for threads in ["1", "2"] {
+            let out = dir
+                .path()
+                .join(format!("{}-{threads}.scone", name.replace(' ', "-")));
+            let r = std::process::Command::new(&bin)
+                .env("RAYON_NUM_THREADS", threads)
+                .args(["encode", s(input), "-o", s(&out), "--device", "cpu", "-q"])
+                .args(args)
+                .output()
+                .unwrap();
+            assert_ok(&r);
+            files.push(std::fs::read(&out).unwrap());
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        println!("{name}: {} bytes, {seconds:.1} s", files[0].len());
+        if files[0] != files[1] {
+            differ.push(name.clone());
+        }
+    }
+    assert!(differ.is_empty(), "other bytes with 2 threads: {differ:?}");
+}

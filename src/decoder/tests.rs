@@ -316,3 +316,91 @@ fn shapes_give_distances_and_a_mesh_in_the_source_units() {
     }
     assert!(sdf.mesh(24, f32::NAN).is_err());
 }
+
+/// Everything a vector decodes to, as bytes: an image at its own size and
+/// at another (f32 bits and 8-bit samples); every source frame of a clip
+/// and one between the first two at another size; a shape's distances on
+/// a grid and its mesh.
+fn decoded_bytes(decoder: &Decoder) -> Vec<u8> {
+    fn floats(out: &mut Vec<u8>, values: &[f32]) {
+        out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    }
+    fn render(out: &mut Vec<u8>, render: ImageRender<'_>) {
+        floats(out, &render.to_vec::<f32>().unwrap());
+        out.extend(render.to_vec::<u8>().unwrap());
+    }
+    let mut out = Vec::new();
+    match decoder.info().kind {
+        Kind::Image => {
+            let (w, h) = decoder.size(OutputSize::Native).unwrap();
+            render(&mut out, decoder.image(w, h).unwrap());
+            render(&mut out, decoder.image(61, 47).unwrap());
+        }
+        Kind::Video => {
+            let (w, h) = decoder.size(OutputSize::Native).unwrap();
+            let schedule = decoder.schedule(ClipRequest::Source).unwrap();
+            for &p in &schedule.positions {
+                render(&mut out, decoder.frame(p, w, h).unwrap());
+            }
+            if let [a, b, ..] = schedule.positions[..] {
+                render(&mut out, decoder.frame((a + b) / 2.0, 37, 29).unwrap());
+            }
+        }
+        Kind::Sdf => {
+            floats(&mut out, &decoder.sdf(17).unwrap().to_vec().unwrap());
+            let mesh = decoder.mesh(24, 0.0).unwrap();
+            for v in &mesh.vertices {
+                floats(&mut out, v);
+            }
+            out.extend(mesh.faces.iter().flatten().flat_map(|i| i.to_le_bytes()));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_vector_decodes_to_the_same_bytes_with_1_2_and_16_threads() {
+    let mut names: Vec<String> = std::fs::read_dir(vector(""))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".scone"))
+        .collect();
+    names.sort();
+    // Every family of vectors is here.
+    for family in ["arch-", "grid-", "video-", "sdf-", "coded-", "fitted-"] {
+        assert!(
+            names.iter().any(|n| n.starts_with(family)),
+            "no {family}* vector"
+        );
+    }
+    let pools: Vec<(usize, rayon::ThreadPool)> = [1, 2, 16]
+        .into_iter()
+        .map(|n| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap();
+            (n, pool)
+        })
+        .collect();
+    let mut kinds = std::collections::BTreeSet::new();
+    for name in &names {
+        let decoder = open(name);
+        kinds.insert(decoder.info().kind.name());
+        let mut first: Option<Vec<u8>> = None;
+        for (n, pool) in &pools {
+            let bytes = pool.install(|| {
+                assert_eq!(rayon::current_num_threads(), *n);
+                decoded_bytes(&decoder)
+            });
+            match &first {
+                None => first = Some(bytes),
+                Some(one) => assert!(
+                    *one == bytes,
+                    "{name}: {n} threads decode other bytes than 1 thread"
+                ),
+            }
+        }
+    }
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+}
