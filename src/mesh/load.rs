@@ -8,7 +8,7 @@
 use super::{Normalisation, PointCloud, Shape, TriMesh};
 use crate::Error;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// Largest shape file accepted, in bytes.
@@ -302,6 +302,10 @@ fn read_obj(path: &Path, file: std::fs::File) -> Result<Shape, Fail> {
         ignore_lines: true,
         ..Default::default()
     };
+    check_obj_indices(&file)?;
+    (&file)
+        .seek(SeekFrom::Start(0))
+        .map_err(|e| Fail::Input(format!("cannot read the OBJ file: {e}")))?;
     let mut reader = BufReader::new(file);
     // Materials are irrelevant to geometry: never open .mtl files.
     let (models, _materials) = tobj::load_obj_buf(&mut reader, &options, |_| {
@@ -336,6 +340,58 @@ fn read_obj(path: &Path, file: std::fs::File) -> Result<Shape, Fail> {
         obj_bad_vertex_line(path).unwrap_or_else(|| "a vertex".into())
     })
     .map(Shape::Mesh)
+}
+
+/// Checks every index of the OBJ's `f` and `l` lines before tobj reads
+/// them: tobj resolves them with unchecked arithmetic, so a relative index
+/// reaching before the first element, a zero, or an absolute index near
+/// 2⁶⁴/3 would wrap around to some other element instead of failing.
+/// Each index must be nonzero, an absolute one at most [`MAX_ELEMENTS`], a
+/// relative one within the elements of its kind (`v`, `vt`, `vn`) defined
+/// above it. Words that are not integers are left to tobj, which refuses
+/// them.
+fn check_obj_indices(file: &std::fs::File) -> Result<(), Fail> {
+    const KINDS: [&str; 3] = ["vertex", "texture coordinate", "normal"];
+    let mut counts = [0u64; 3];
+    for (n, line) in BufReader::new(file).split(b'\n').enumerate() {
+        let line = line.map_err(|e| Fail::Input(format!("cannot read the OBJ file: {e}")))?;
+        let mut words = line
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|w| !w.is_empty());
+        match words.next() {
+            Some(b"v") => counts[0] += 1,
+            Some(b"vt") => counts[1] += 1,
+            Some(b"vn") => counts[2] += 1,
+            Some(b"f") | Some(b"l") => {
+                for word in words {
+                    for (k, field) in word.split(|&b| b == b'/').enumerate().take(3) {
+                        let Some(i) = std::str::from_utf8(field)
+                            .ok()
+                            .and_then(|t| t.parse::<i64>().ok())
+                        else {
+                            continue;
+                        };
+                        let within = match i {
+                            0 => false,
+                            1.. => i as u64 <= MAX_ELEMENTS as u64,
+                            _ => i.unsigned_abs() <= counts[k],
+                        };
+                        if !within {
+                            return Err(Fail::Input(format!(
+                                "line {}: {} index {i} refers to no {} ({} defined above it)",
+                                n + 1,
+                                KINDS[k],
+                                KINDS[k],
+                                counts[k]
+                            )));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Finds the first `v` line with a non-finite coordinate: "vertex 17 (line 20)".
