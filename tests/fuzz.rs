@@ -113,10 +113,10 @@ fn write_hostile_inputs() {
 }
 
 /// The `obj` fuzzer's finding: tobj resolves face indices with unchecked
-/// arithmetic, so a relative index before the first element, or an
-/// absolute one near 2⁶⁴/3, wraps around to another element (with debug
-/// assertions: an overflow panic). scone checks every index before tobj
-/// reads them.
+/// arithmetic, so a relative normal index reaching before the first normal
+/// overflows (a panic with debug assertions; in a release build it wraps
+/// and tobj reads some other normal). scone checks every index before
+/// tobj reads them, and names the line, whatever the build.
 #[test]
 fn obj_indices_that_would_wrap_are_refused() {
     let finding = std::fs::read(
@@ -147,5 +147,43 @@ fn obj_indices_that_would_wrap_are_refused() {
     for ok in ["f -3 -2 -1\n", "f 1//1 2//-1 3//1\n", "f 1 2 3\n"] {
         harness::read_hostile("ok.obj", format!("{square}{ok}").as_bytes())
             .unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+    }
+}
+
+/// The `decoder` fuzzer's finding: a clip schedule of `Frames(m)` computed
+/// its output rate as `rate · (m − 1)` in u64 before checking `m`, which
+/// overflows for a huge m (a panic with debug assertions). With the
+/// request limits lifted (`--force`), a huge count then reached the
+/// allocation of the positions: an abort, not an error. Now the rates are
+/// u128 and the positions' memory is reserved fallibly.
+#[test]
+fn huge_frame_counts_are_errors_with_or_without_limits() {
+    let clip = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples/vectors/video-rgb-endpoints-ntsc.scone");
+    let bytes = std::fs::read(&clip).unwrap();
+    let limited = scone::Decoder::from_bytes(&bytes).unwrap();
+    let lifted = scone::Decoder::builder()
+        .limits(scone::Limits::default().without_request_limits())
+        .from_bytes(&bytes)
+        .unwrap();
+    for m in [u64::MAX, 1 << 62, 1 << 50] {
+        let request = scone::ClipRequest::Frames(m);
+        assert!(
+            limited.schedule(request).is_err(),
+            "{m} frames within the limits"
+        );
+        let e = lifted
+            .schedule(request)
+            .expect_err("no memory for the positions");
+        assert!(e.to_string().contains("no memory"), "{m}: {e}");
+    }
+    // What the integer arithmetic exists for still holds: whole source
+    // frames land exactly on whole positions.
+    let source = lifted.info().sizes[2] as u64;
+    let s = lifted
+        .schedule(scone::ClipRequest::Frames(2 * source - 1))
+        .unwrap();
+    for (k, &u) in s.positions.iter().enumerate().step_by(2) {
+        assert_eq!(u, (k / 2) as f64);
     }
 }

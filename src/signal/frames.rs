@@ -55,19 +55,25 @@ pub fn schedule(
 ) -> Result<Schedule, Error> {
     let (n, src) = clip_of(signal)?;
     let endpoints = signal.convention == Convention::Endpoints;
-    // (count, output rate as a fraction num/den)
-    let (count, out): (u64, (u64, u64)) = match request {
+    // (count, output rate as a fraction num/den), in u128: a frame count
+    // of up to 2⁶⁴ − 1 (limits lifted) times a 32-bit rate does not
+    // overflow.
+    let (count, out): (u64, (u128, u128)) = match request {
         ClipRequest::Frames(0) => {
             return Err(Error::misuse(
                 Misuse::EmptySize,
                 "a clip decode needs at least one frame",
             ));
         }
-        ClipRequest::Frames(m) if endpoints && m > 1 && n > 1 => {
-            (m, (src.0 * (m - 1), src.1 * (n - 1)))
-        }
-        ClipRequest::Frames(m) if endpoints => (m, src),
-        ClipRequest::Frames(m) => (m, (src.0 * m, src.1 * n)),
+        ClipRequest::Frames(m) if endpoints && m > 1 && n > 1 => (
+            m,
+            (
+                src.0 as u128 * (m - 1) as u128,
+                src.1 as u128 * (n - 1) as u128,
+            ),
+        ),
+        ClipRequest::Frames(m) if endpoints => (m, (src.0 as u128, src.1 as u128)),
+        ClipRequest::Frames(m) => (m, (src.0 as u128 * m as u128, src.1 as u128 * n as u128)),
         ClipRequest::Fps(a, b) => {
             if a == 0 || b == 0 {
                 return Err(Error::parameter(format!("{a}/{b} is not a frame rate")));
@@ -78,18 +84,32 @@ pub fn schedule(
             } else {
                 (n as f64 * ratio - 1e-9).ceil().max(1.0) as u64
             };
-            (count, (a as u64, b as u64))
+            (count, (a as u128, b as u128))
         }
-        ClipRequest::Source => (n, src),
+        ClipRequest::Source => (n, (src.0 as u128, src.1 as u128)),
     };
     limits.check_frames(count)?;
     // Source frames advance (src / out) per output frame; computed from
-    // integers so that whole source frames land exactly on u = k.
-    let step_num = src.0 as u128 * out.1 as u128;
-    let step_den = src.1 as u128 * out.0 as u128;
-    let positions = (0..count)
-        .map(|k| (k as u128 * step_num) as f64 / step_den as f64)
-        .collect();
+    // integers so that whole source frames land exactly on u = k (in
+    // floating point past what u128 holds, which only a request with the
+    // limits lifted reaches).
+    let step_num = src.0 as u128 * out.1;
+    let step_den = src.1 as u128 * out.0;
+    let step = step_num as f64 / step_den as f64;
+    let mut positions = Vec::new();
+    positions
+        .try_reserve_exact(usize::try_from(count).unwrap_or(usize::MAX))
+        .map_err(|_| Error::Io {
+            path: None,
+            source: std::io::Error::new(
+                std::io::ErrorKind::OutOfMemory,
+                format!("a schedule of {count} frames: no memory for their positions"),
+            ),
+        })?;
+    positions.extend((0..count).map(|k| match (k as u128).checked_mul(step_num) {
+        Some(p) => p as f64 / step_den as f64,
+        None => k as f64 * step,
+    }));
     Ok(Schedule {
         positions,
         rate: reduce(out),
@@ -97,17 +117,17 @@ pub fn schedule(
 }
 
 /// `num/den` in lowest terms, scaled into u32 if it does not fit.
-fn reduce((mut n, mut d): (u64, u64)) -> (u32, u32) {
+fn reduce((mut n, mut d): (u128, u128)) -> (u32, u32) {
     let g = gcd(n, d);
     (n, d) = (n / g, d / g);
-    while n > u32::MAX as u64 || d > u32::MAX as u64 {
+    while n > u32::MAX as u128 || d > u32::MAX as u128 {
         n = n.div_ceil(2);
         d = d.div_ceil(2);
     }
     (n.max(1) as u32, d.max(1) as u32)
 }
 
-fn gcd(a: u64, b: u64) -> u64 {
+fn gcd(a: u128, b: u128) -> u128 {
     if b == 0 { a.max(1) } else { gcd(b, a % b) }
 }
 
