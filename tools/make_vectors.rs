@@ -254,18 +254,7 @@ fn vectors() -> Vec<Vector> {
 /// A `grid` architecture (FORMAT.md §5.9) of 3 layers of 12 units: its
 /// synthesis, G and the finest grid's width and height, for `c` channels.
 fn grid(synthesis: Synthesis, levels: usize, w: usize, h: usize, c: usize) -> Arch {
-    Arch {
-        in_dims: 2,
-        out_dims: c,
-        layers: 3,
-        hidden: 12,
-        family: Family::Grid {
-            synthesis,
-            levels,
-            grid_width: w,
-            grid_height: h,
-        },
-    }
+    Arch::grid(c, 3, 12, synthesis, levels, w, h)
 }
 
 /// An image vector added after those of [`vectors`], for a reading they
@@ -277,6 +266,18 @@ struct MoreVector {
     bit_depth: u8,
     edit: fn(&mut Network),
     uncompressed: bool,
+}
+
+impl From<Vector> for MoreVector {
+    /// The vector as the first list writes it: 8 bits, no edit, zstd.
+    fn from(vector: Vector) -> Self {
+        Self {
+            vector,
+            bit_depth: 8,
+            edit: |_| {},
+            uncompressed: false,
+        }
+    }
 }
 
 /// Mask scales a_i (FORMAT.md §5.2) far from 1: 0.25 … 3, none within
@@ -299,12 +300,6 @@ fn spread_mask_scales(network: &mut Network) {
 
 fn more_vectors() -> Vec<MoreVector> {
     use Encoding::*;
-    let keep = |vector: Vector| MoreVector {
-        vector,
-        bit_depth: 8,
-        edit: |_| {},
-        uncompressed: false,
-    };
     // The `-l` masks with their scales far from 1 (the initial scales are
     // all 1, so that a decoder ignoring them passes the `arch-*` vectors),
     // over three hidden layers.
@@ -313,7 +308,8 @@ fn more_vectors() -> Vec<MoreVector> {
         let name: &'static str =
             Box::leak(format!("arch-{}-scales", arch.label()).into_boxed_str());
         MoreVector {
-            vector: Vector {
+            edit: spread_mask_scales,
+            ..MoreVector::from(Vector {
                 name,
                 arch,
                 layout: Layout::Rgb,
@@ -322,17 +318,14 @@ fn more_vectors() -> Vec<MoreVector> {
                 value_range: [0.0, 1.0],
                 encodings: &[F32, F16],
                 decodes: &[[37, 23]],
-            },
-            bit_depth: 8,
-            edit: spread_mask_scales,
-            uncompressed: false,
+            })
         }
     });
     let mut out: Vec<MoreVector> = scaled.into_iter().collect();
     out.extend([
         // `mfn` with L = 5: four filters and three multiplicative layers
         // (FORMAT.md §5.6), W_0, W_1 and W_2.
-        keep(Vector {
+        MoreVector::from(Vector {
             name: "arch-mfn-five-layers",
             arch: Arch {
                 in_dims: 2,
@@ -350,7 +343,8 @@ fn more_vectors() -> Vec<MoreVector> {
         }),
         // A 16-bit image (FORMAT.md §4.1, §4.4): 16-bit PNGs.
         MoreVector {
-            vector: Vector {
+            bit_depth: 16,
+            ..MoreVector::from(Vector {
                 name: "rgb-16-bit",
                 arch: arch(2, 3, 3, 24, &[60.0, 20.0]),
                 layout: Layout::Rgb,
@@ -359,15 +353,13 @@ fn more_vectors() -> Vec<MoreVector> {
                 value_range: [0.0, 1.0],
                 encodings: &[F32],
                 decodes: &[[50, 7]],
-            },
-            bit_depth: 16,
-            edit: |_| {},
-            uncompressed: false,
+            })
         },
         // `compression` 0 over `f32`, `f16` and `affine8` data (FORMAT.md
         // §6.1), which the encoder would store with zstd.
         MoreVector {
-            vector: Vector {
+            uncompressed: true,
+            ..MoreVector::from(Vector {
                 name: "rgb-uncompressed",
                 arch: arch(2, 3, 3, 16, &[60.0, 20.0]),
                 layout: Layout::Rgb,
@@ -376,15 +368,12 @@ fn more_vectors() -> Vec<MoreVector> {
                 value_range: [0.0, 1.0],
                 encodings: &[F32, F16, Affine8],
                 decodes: &[[31, 9]],
-            },
-            bit_depth: 8,
-            edit: |_| {},
-            uncompressed: true,
+            })
         },
         // `grid` whose finest grid is smaller than the image on both axes
         // (7×3 on 30×20): grid sizes come from the architecture, not from
         // `SGNL`.
-        keep(Vector {
+        MoreVector::from(Vector {
             name: "grid-relu-rgb-coarse-grid",
             arch: grid(Synthesis::Relu, 3, 7, 3, 3),
             layout: Layout::Rgb,
@@ -398,7 +387,7 @@ fn more_vectors() -> Vec<MoreVector> {
         // the most of them (8), each ⌈·/2⌉ of the one before: widths 129,
         // 65, 33, 17, 9, 5, 3, 2 (never 1) while the heights reach 1 at
         // the third grid.
-        keep(Vector {
+        MoreVector::from(Vector {
             name: "grid-siren-gray-largest",
             arch: grid(Synthesis::Siren { omega0: 1.0 }, 8, 129, 3, 1),
             layout: Layout::Gray,
@@ -595,12 +584,7 @@ fn main() -> Result<()> {
     let fitted = fitted_files(&dir)?;
     let mut manifest = Vec::new();
     // Images: a vector's seed is its place in the two lists.
-    let plain = vectors().into_iter().map(|vector| MoreVector {
-        vector,
-        bit_depth: 8,
-        edit: |_| {},
-        uncompressed: false,
-    });
+    let plain = vectors().into_iter().map(MoreVector::from);
     for (seed, m) in plain.chain(more_vectors()).enumerate() {
         let v = &m.vector;
         let signal = SignalInfo {

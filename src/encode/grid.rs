@@ -10,7 +10,7 @@ use crate::entropy::Geometric;
 use crate::eval::Evaluator;
 use crate::format::latents::{MAX_LATENT, grids_of};
 use crate::format::{Encoding, SconeFile};
-use crate::model::{Arch, Family, Mask, Network, Synthesis, init_network};
+use crate::model::{Arch, Mask, Network, Synthesis, init_network};
 use crate::signal::grid::image_coords;
 use crate::signal::image::Image;
 use crate::train::StepReport;
@@ -75,18 +75,9 @@ pub fn grid_arch(
             "--mask applies to SCONE networks: --arch scone, or --arch grid --synthesis scone",
         ));
     }
-    let arch = Arch {
-        in_dims: 2,
-        out_dims: channels,
-        layers: s.layers,
-        hidden: s.hidden,
-        family: Family::Grid {
-            synthesis,
-            levels: s.levels,
-            grid_width: width,
-            grid_height: height,
-        },
-    };
+    let arch = Arch::grid(
+        channels, s.layers, s.hidden, synthesis, s.levels, width, height,
+    );
     arch.validate().map_err(|e| match e {
         Error::Format(e) => Error::parameter(e.detail),
         other => other,

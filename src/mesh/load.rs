@@ -353,8 +353,16 @@ fn read_obj(path: &Path, file: std::fs::File) -> Result<Shape, Fail> {
 fn check_obj_indices(file: &std::fs::File) -> Result<(), Fail> {
     const KINDS: [&str; 3] = ["vertex", "texture coordinate", "normal"];
     let mut counts = [0u64; 3];
-    for (n, line) in BufReader::new(file).split(b'\n').enumerate() {
-        let line = line.map_err(|e| Fail::Input(format!("cannot read the OBJ file: {e}")))?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut line = Vec::new();
+    for n in 0.. {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Fail::Input(format!("cannot read the OBJ file: {e}")))?;
+        if read == 0 {
+            break;
+        }
         let mut words = line
             .split(|b| b.is_ascii_whitespace())
             .filter(|w| !w.is_empty());

@@ -266,6 +266,33 @@ impl Arch {
         }
     }
 
+    /// A `grid` architecture (FORMAT.md §5.9): `levels` latent grids, the
+    /// finest `grid_width` × `grid_height`, and a synthesis network of
+    /// `layers` layers, `hidden` wide, from 2 input coordinates to
+    /// `out_dims` outputs.
+    pub fn grid(
+        out_dims: usize,
+        layers: usize,
+        hidden: usize,
+        synthesis: Synthesis,
+        levels: usize,
+        grid_width: usize,
+        grid_height: usize,
+    ) -> Self {
+        Self {
+            in_dims: 2,
+            out_dims,
+            layers,
+            hidden,
+            family: Family::Grid {
+                synthesis,
+                levels,
+                grid_width,
+                grid_height,
+            },
+        }
+    }
+
     /// The paper's image setting: 5 layers, 250 hidden, ω₀ = 30,
     /// ω = [90, 60, 30, 10].
     pub fn paper_image(out_dims: usize) -> Self {

@@ -171,18 +171,7 @@ pub(crate) fn grid_test_network(
     out_dims: usize,
     seed: u64,
 ) -> Network {
-    let arch = Arch {
-        in_dims: 2,
-        out_dims,
-        layers: 3,
-        hidden: 12,
-        family: Family::Grid {
-            synthesis,
-            levels,
-            grid_width: width,
-            grid_height: height,
-        },
-    };
+    let arch = Arch::grid(out_dims, 3, 12, synthesis, levels, width, height);
     let mut net = init_network(&arch, seed);
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
     let specs = arch.tensor_specs();

@@ -1546,18 +1546,7 @@ mod tests {
     /// A 3-layer, 12-wide `grid` network of `levels` grids for a `w` × `h`
     /// RGB image.
     fn small_arch(synthesis: Synthesis, levels: usize, w: usize, h: usize) -> crate::model::Arch {
-        crate::model::Arch {
-            in_dims: 2,
-            out_dims: 3,
-            layers: 3,
-            hidden: 12,
-            family: Family::Grid {
-                synthesis,
-                levels,
-                grid_width: w,
-                grid_height: h,
-            },
-        }
+        crate::model::Arch::grid(3, 3, 12, synthesis, levels, w, h)
     }
 
     fn rgb_target(targets: &[f32], w: usize, h: usize) -> GridTarget<'_> {
